@@ -1,0 +1,112 @@
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from governance import audit
+from governance.admin_site import registry_admin_site
+from governance.models import AccountExpiry, AuditEvent
+
+
+def admin_snapshot(obj) -> dict:
+    data = model_to_dict(obj, exclude=["password"])
+    for key, value in list(data.items()):
+        if isinstance(value, list):  # many-to-many: record names, not objects
+            data[key] = sorted(str(v) for v in value)
+    return data
+
+
+class AuditedAdminMixin:
+    """Every add, change and delete made in the admin records an audit event, in the
+    admin's own transaction. Bulk delete is switched off so each deletion is recorded."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        if change and obj.pk:
+            old = type(obj)._default_manager.filter(pk=obj.pk).first()
+            request._audit_before = admin_snapshot(old) if old else None
+        super().save_model(request, obj, form, change)
+
+    def _record(self, request, obj, action, before=None, after=None, message=""):
+        with transaction.atomic():
+            audit.record(
+                actor=request.user,
+                action=f"admin.{obj._meta.model_name}.{action}",
+                target=obj,
+                before=before,
+                after=after,
+                context={"admin_message": str(message)[:1000]} if message else None,
+            )
+
+    def log_addition(self, request, obj, message):
+        self._record(request, obj, "add", after=admin_snapshot(obj), message=message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        before = getattr(request, "_audit_before", None)
+        self._record(
+            request, obj, "change", before=before, after=admin_snapshot(obj), message=message
+        )
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._record(request, obj, "delete", before=admin_snapshot(obj))
+        return super().log_deletions(request, queryset)
+
+
+class AccountExpiryInline(admin.StackedInline):
+    model = AccountExpiry
+    can_delete = True
+    extra = 0
+
+
+@admin.register(User, site=registry_admin_site)
+class AttestUserAdmin(AuditedAdminMixin, UserAdmin):
+    inlines = [AccountExpiryInline]
+    list_display = ("username", "email", "is_active", "roles", "expires")
+
+    @admin.display(description="Roles and teams")
+    def roles(self, obj):
+        return ", ".join(g.name for g in obj.groups.all())
+
+    @admin.display(description="Account expires")
+    def expires(self, obj):
+        expiry = getattr(obj, "account_expiry", None)
+        return expiry.expires_at if expiry else "never"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("account_expiry")
+            .prefetch_related("groups")
+        )
+
+
+@admin.register(Group, site=registry_admin_site)
+class AttestGroupAdmin(AuditedAdminMixin, GroupAdmin):
+    pass
+
+
+@admin.register(AuditEvent, site=registry_admin_site)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: nobody edits or deletes audit events."""
+
+    list_display = ("id", "occurred_at", "actor_username", "action", "target_repr", "source")
+    list_filter = ("action", "source")
+    search_fields = ("actor_username", "target_repr", "request_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,4 @@
+from governance.models.accounts import AccountExpiry
+from governance.models.audit import AuditChainHead, AuditEvent
+
+__all__ = ["AccountExpiry", "AuditChainHead", "AuditEvent"]

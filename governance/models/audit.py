@@ -1,0 +1,81 @@
+"""The audit trail: append-only, hash-chained events."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def for_registered_model(self, registered_model_id):
+        return self.filter(registered_model_id=registered_model_id)
+
+
+class AuditEvent(models.Model):
+    """One write, by whom, from where, with the state before and after.
+
+    The actor is kept as an id without a database constraint plus a text copy of the
+    username, so deleting a user neither cascades nor rewrites history.
+    """
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    # Plain ids (no FK) so the history outlives the rows it describes.
+    registered_model_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    model_version_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=128, db_index=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    source = models.CharField(max_length=16)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["actor", "occurred_at"], name="audit_actor_time")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.target_repr} by {self.actor_username or 'system'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Audit events cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the newest event's hash; locking it serialises appends."""
+
+    last_event_id = models.BigIntegerField(null=True)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self):
+        return f"audit chain head at event {self.last_event_id}"

@@ -1,0 +1,35 @@
+"""The four role groups and their registry-wide permissions.
+
+Per-model access is granted per object (django-guardian); these are the model-wide
+rights each role starts with. Auditors get registry-wide view: they are read-only by
+construction, and an admin can narrow this by removing the permission from the group.
+Used by the data migration and again after every migrate/flush (idempotent).
+"""
+
+ROLE_PERMISSIONS = {
+    "Data scientists": [("registry", "registeredmodel", ["add"])],
+    "Approvers": [],
+    "Auditors": [("registry", "registeredmodel", ["view"])],
+    "Registry admins": [
+        ("registry", "registeredmodel", ["view", "manage"]),
+        ("registry", "registeredmodeluserobjectpermission", ["add", "change", "delete", "view"]),
+        ("registry", "registeredmodelgroupobjectpermission", ["add", "change", "delete", "view"]),
+        ("auth", "user", ["add", "change", "view"]),
+        ("auth", "group", ["add", "change", "view"]),
+        ("governance", "accountexpiry", ["add", "change", "delete", "view"]),
+        ("governance", "auditevent", ["view"]),
+    ],
+}
+
+
+def ensure_roles(apps) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for app_label, model, actions in grants:
+            codenames = [f"{action}_{model}" for action in actions]
+            perms = Permission.objects.filter(
+                content_type__app_label=app_label, codename__in=codenames
+            )
+            group.permissions.add(*perms)

@@ -1,0 +1,53 @@
+"""Hooks that keep the audit trail complete outside services: sign-ins and workers."""
+
+from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.dispatch import receiver
+
+from governance import audit, request_context
+
+_TASK_CONTEXTS = {}
+
+
+@receiver(user_logged_in)
+def _audit_login(sender, request, user, **kwargs):
+    with transaction.atomic():
+        audit.record(actor=user, action="auth.login", target=user)
+
+
+@receiver(user_logged_out)
+def _audit_logout(sender, request, user, **kwargs):
+    if user is not None:
+        with transaction.atomic():
+            audit.record(actor=user, action="auth.logout", target=user)
+
+
+@receiver(user_login_failed)
+def _audit_login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    with transaction.atomic():
+        audit.record(actor=None, action="auth.login_failed", after={"username": username})
+
+
+@before_task_publish.connect
+def _carry_request_id(headers=None, **kwargs):
+    if headers is not None:
+        headers.setdefault("attest_request_id", request_context.current().request_id)
+
+
+@task_prerun.connect
+def _enter_task_context(task_id=None, task=None, **kwargs):
+    # Eager (in-process) tasks keep the id of the request that queued them.
+    request_id = getattr(task.request, "attest_request_id", None) if task else None
+    request_id = request_id or request_context.current().request_id
+    manager = request_context.audit_context(source="task", request_id=request_id)
+    manager.__enter__()
+    _TASK_CONTEXTS[task_id] = manager
+
+
+@task_postrun.connect
+def _leave_task_context(task_id=None, **kwargs):
+    manager = _TASK_CONTEXTS.pop(task_id, None)
+    if manager is not None:
+        manager.__exit__(None, None, None)

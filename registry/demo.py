@@ -1,0 +1,181 @@
+"""Demo accounts and models for the embedded default. Everything goes through the
+services, so the demo's history is in the audit trail like any other."""
+
+import io
+import json
+import pickle
+import secrets
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from governance import access, request_context
+from registry.models import RegisteredModel
+from registry.services import model_create, version_create
+from registry.services.versions import UploadFile, VersionInput
+
+TEAMS = ("Fraud analytics", "Credit risk", "Customer insights")
+ACCOUNTS = [
+    # username, roles and teams, full name
+    ("dana", [access.ROLE_DATA_SCIENTISTS, *TEAMS], "Dana Scientist"),
+    ("sam", [access.ROLE_DATA_SCIENTISTS, "Credit risk"], "Sam Scientist"),
+    ("avery", [access.ROLE_APPROVERS], "Avery Approver"),
+    ("aude", [access.ROLE_AUDITORS], "Aude Auditor"),
+    ("ada", [access.ROLE_REGISTRY_ADMINS], "Ada Admin"),
+]
+
+MODELS = [
+    {
+        "name": "fraud-detector",
+        "team": "Fraud analytics",
+        "owner": "dana",
+        "description": "Gradient-boosted classifier that scores card transactions for fraud "
+        "in real time.\n\n* Input: 42 transaction features\n* Output: fraud "
+        "probability",
+        "tags": {"domain": "payments", "pii": "yes"},
+        "framework": ("scikit-learn", "1.5.2"),
+        "dataset": "transactions-2025",
+        "metrics": {"auc": 0.91, "precision": 0.82, "recall": 0.74},
+        "params": {"n_estimators": "300", "max_depth": "6", "learning_rate": "0.05"},
+        "versions": 4,
+    },
+    {
+        "name": "credit-scoring",
+        "team": "Credit risk",
+        "owner": "sam",
+        "description": "Probability of default for consumer loan applications. **High risk** "
+        "under the EU AI Act (creditworthiness).",
+        "tags": {"domain": "lending", "regulated": "eu-ai-act"},
+        "framework": ("xgboost", "2.1.1"),
+        "dataset": "applications-2024q4",
+        "metrics": {"auc": 0.87, "ks": 0.52, "gini": 0.74},
+        "params": {"eta": "0.1", "max_depth": "5", "subsample": "0.8"},
+        "versions": 3,
+    },
+    {
+        "name": "churn-predictor",
+        "team": "Customer insights",
+        "owner": "dana",
+        "description": "Monthly churn propensity for subscription customers.",
+        "tags": {"domain": "marketing"},
+        "framework": ("lightgbm", "4.5.0"),
+        "dataset": "subscribers-2025-09",
+        "metrics": {"auc": 0.79, "f1": 0.61},
+        "params": {"num_leaves": "31", "min_data_in_leaf": "50"},
+        "versions": 3,
+    },
+    {
+        "name": "document-classifier",
+        "team": "Customer insights",
+        "owner": "dana",
+        "description": "Routes incoming customer documents to the right queue.",
+        "tags": {"domain": "operations", "modality": "text"},
+        "framework": ("pytorch", "2.4.1"),
+        "dataset": "support-docs-v3",
+        "metrics": {"accuracy": 0.93, "macro_f1": 0.88},
+        "params": {"epochs": "8", "batch_size": "64", "base_model": "distilbert-base"},
+        "versions": 2,
+    },
+    {
+        "name": "aml-screening",
+        "team": "Fraud analytics",
+        "owner": "dana",
+        "description": "Anti-money-laundering alert prioritisation.",
+        "tags": {"domain": "compliance"},
+        "framework": ("scikit-learn", "1.5.2"),
+        "dataset": "aml-alerts-2025",
+        "metrics": {"auc": 0.84, "alert_reduction": 0.37},
+        "params": {"C": "0.5", "penalty": "l2"},
+        "versions": 2,
+    },
+]
+
+
+def demo_needed() -> bool:
+    return not User.objects.exists()
+
+
+def _artifacts(spec: dict, number: int) -> list[UploadFile]:
+    framework, version = spec["framework"]
+    mlmodel = (
+        f"artifact_path: model\nflavors:\n  python_function:\n    loader_module: "
+        f"mlflow.sklearn\n  {framework}:\n    version: {version}\n"
+    )
+    weights = pickle.dumps({"model": spec["name"], "version": number, "coef": [0.1 * number] * 8})
+    meta = json.dumps({"features": 42, "trained_for": spec["name"]}, indent=2).encode()
+    return [
+        UploadFile(io.BytesIO(mlmodel.encode()), "MLmodel", "text/yaml"),
+        UploadFile(io.BytesIO(weights), "model.pkl", "application/octet-stream"),
+        UploadFile(io.BytesIO(meta), "metadata.json", "application/json"),
+    ]
+
+
+def create_demo(stdout=None) -> dict[str, str]:
+    """Create accounts (with fresh random passwords, returned) and demo models."""
+    with request_context.audit_context(source="cli"):
+        passwords = {}
+        with transaction.atomic():
+            for team in TEAMS:
+                Group.objects.get_or_create(name=team)
+            for username, groups, full_name in ACCOUNTS:
+                password = secrets.token_urlsafe(9)
+                first, last = full_name.split(" ", 1)
+                user = User.objects.create_user(
+                    username,
+                    f"{username}@example.com",
+                    password,
+                    first_name=first,
+                    last_name=last,
+                )
+                user.groups.set(Group.objects.filter(name__in=groups))
+                passwords[username] = password
+        users = {u.username: u for u in User.objects.all()}
+        for spec in MODELS:
+            if RegisteredModel.objects.filter(name=spec["name"]).exists():
+                continue
+            owner = users[spec["owner"]]
+            model = model_create(
+                actor=owner,
+                name=spec["name"],
+                team=Group.objects.get(name=spec["team"]),
+                description=spec["description"],
+                tags=spec["tags"],
+            )
+            for number in range(1, spec["versions"] + 1):
+                drift = (number - spec["versions"]) * 0.01
+                metrics = [
+                    {"name": k, "value": round(v + drift, 4), "dataset": ""}
+                    for k, v in spec["metrics"].items()
+                ]
+                metrics.append(
+                    {
+                        "name": next(iter(spec["metrics"])),
+                        "value": round(next(iter(spec["metrics"].values())) - 0.03, 4),
+                        "dataset": "age>=65",
+                    }
+                )
+                framework, framework_version = spec["framework"]
+                version_create(
+                    actor=owner,
+                    registered_model=model,
+                    data=VersionInput(
+                        files=_artifacts(spec, number),
+                        metrics=metrics,
+                        params=spec["params"] | {"seed": str(40 + number)},
+                        lineage={
+                            "run_id": secrets.token_hex(16),
+                            "code_repository": f"https://git.example.com/ml/{spec['name']}",
+                            "code_commit": secrets.token_hex(20),
+                            "dataset_name": spec["dataset"],
+                            "dataset_version": f"v{number}",
+                            "dataset_uri": f"s3://datasets/{spec['dataset']}/v{number}/",
+                            "framework": framework,
+                            "framework_version": framework_version,
+                        },
+                        tags={"trained_by": owner.username},
+                        description=f"Retrained on {spec['dataset']} v{number}.",
+                    ),
+                )
+        if stdout:
+            stdout.write(f"Created {len(MODELS)} demo models.")
+    return passwords

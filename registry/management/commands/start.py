@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from registry.demo import create_demo, demo_needed
+from registry.management.commands.seed_demo import print_accounts
+
+
+class Command(BaseCommand):
+    help = "Migrate, add demo data on a first DEBUG start, and serve Attest on 127.0.0.1:8000."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addrport, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        if not settings.DEBUG:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        passwords = None
+        if demo_needed():
+            if settings.DEBUG:
+                self.stdout.write("First start: creating demo accounts and models…")
+                passwords = create_demo(self.stdout)
+            else:
+                self.stdout.write(
+                    "No users yet. DEBUG is off, so no demo accounts are made: "
+                    "create one with `python manage.py createsuperuser`."
+                )
+        if passwords:
+            print_accounts(self.stdout, passwords)
+        self.stdout.write(f"Attest is starting on http://{addrport}/ (Ctrl-C stops it).")
+        call_command("runserver", addrport, use_reloader=False)

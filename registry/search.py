@@ -1,0 +1,49 @@
+"""Full-text search over registered models: one interface, two engines.
+
+The services keep `RegisteredModel.search_text` current; SQLite indexes it with an FTS5
+external-content table (kept in sync by triggers), PostgreSQL with a GIN index over its
+tsvector. Both match every word of the query as a prefix.
+"""
+
+import re
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def query_terms(text: str) -> list[str]:
+    return [t.lower() for t in _WORD.findall(text or "")][:MAX_TERMS]
+
+
+def build_search_text(registered_model) -> str:
+    """Everything a person might type to find this model, as one text."""
+    from registry.models import ModelVersion, VersionTag
+
+    parts = [registered_model.name, registered_model.description, registered_model.team.name]
+    if registered_model.created_by_id:
+        parts.append(registered_model.created_by.get_username())
+    parts += [f"{t.key} {t.value}" for t in registered_model.tags.all()]
+    versions = ModelVersion.objects.filter(registered_model=registered_model)
+    for field in ("framework", "dataset_name", "run_id", "code_repository"):
+        parts += versions.exclude(**{field: ""}).values_list(field, flat=True).distinct()[:50]
+    tags = VersionTag.objects.filter(model_version__registered_model=registered_model)
+    parts += [f"{k} {v}" for k, v in tags.values_list("key", "value").distinct()[:200]]
+    return " ".join(p for p in parts if p)[:20000]
+
+
+def matching_ids_sql(terms: list[str]):
+    """A RawSQL selecting ids of models whose search text matches every term."""
+    if connection.vendor == "postgresql":
+        tsquery = " & ".join(f"{t}:*" for t in terms)
+        return RawSQL(
+            "SELECT id FROM registry_registeredmodel "
+            "WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', %s)",
+            [tsquery],
+        )
+    fts_query = " AND ".join(f'"{t}"*' for t in terms)
+    return RawSQL(
+        "SELECT rowid FROM registry_model_fts WHERE registry_model_fts MATCH %s", [fts_query]
+    )

@@ -1,0 +1,89 @@
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from governance import access, audit
+from registry.models import ModelTag, RegisteredModel
+from registry.search import build_search_text
+from registry.services.common import model_snapshot
+
+CREATOR_ACTIONS = ("view", "change", "manage")
+TEAM_ACTIONS = ("view", "change")
+
+
+def can_register_models(user) -> bool:
+    return (
+        user.is_authenticated
+        and not access.is_auditor(user)
+        and user.has_perm("registry.add_registeredmodel")
+    )
+
+
+def teams_for(user):
+    """Groups a user may name as a model's owning team: their own, not the role groups."""
+    groups = Group.objects.exclude(name__in=access.ROLES).order_by("name")
+    return groups if access.is_registry_admin(user) else groups.filter(user=user)
+
+
+def model_create(
+    *, actor, name: str, team: Group, description: str = "", tags: dict | None = None
+) -> RegisteredModel:
+    if not can_register_models(actor):
+        raise PermissionDenied("You may not register models.")
+    if not teams_for(actor).filter(pk=team.pk).exists():
+        raise ValidationError({"team": "You can only register models for a team you belong to."})
+    with transaction.atomic():
+        if RegisteredModel.objects.filter(name__iexact=name).exists():
+            raise ValidationError({"name": f"A model named {name!r} already exists."})
+        model = RegisteredModel(name=name, description=description, team=team, created_by=actor)
+        model.full_clean()
+        model.save()
+        ModelTag.objects.bulk_create(
+            ModelTag(registered_model=model, key=k, value=v) for k, v in (tags or {}).items()
+        )
+        for action in CREATOR_ACTIONS:
+            access.grant(model, action, user=actor)
+        for action in TEAM_ACTIONS:
+            access.grant(model, action, group=team)
+        _refresh_search_text(model)
+        after = model_snapshot(model) | {
+            "grants": {actor.get_username(): list(CREATOR_ACTIONS), team.name: list(TEAM_ACTIONS)}
+        }
+        audit.record(
+            actor=actor,
+            action="model.create",
+            target=model,
+            after=after,
+            registered_model_id=model.pk,
+        )
+    return model
+
+
+def model_update(
+    *, actor, registered_model: RegisteredModel, description: str, tags: dict
+) -> RegisteredModel:
+    access.require(actor, registered_model, "change")
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        before = model_snapshot(model)
+        model.description = description
+        model.save(update_fields=["description", "updated_at"])
+        model.tags.all().delete()
+        ModelTag.objects.bulk_create(
+            ModelTag(registered_model=model, key=k, value=v) for k, v in tags.items()
+        )
+        _refresh_search_text(model)
+        audit.record(
+            actor=actor,
+            action="model.update",
+            target=model,
+            before=before,
+            after=model_snapshot(model),
+            registered_model_id=model.pk,
+        )
+    return model
+
+
+def _refresh_search_text(model: RegisteredModel) -> None:
+    model.search_text = build_search_text(model)
+    RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)

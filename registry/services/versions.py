@@ -1,0 +1,182 @@
+import math
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from governance import access, audit
+from registry import storage
+from registry.models import (
+    Artifact,
+    Job,
+    Metric,
+    ModelVersion,
+    Param,
+    RegisteredModel,
+    VersionTag,
+)
+from registry.search import build_search_text
+
+
+@dataclass
+class UploadFile:
+    """A file to store: a readable stream and the name the client gave it."""
+
+    stream: object
+    name: str
+    content_type: str = ""
+    keep_dirs: bool = False
+
+
+@dataclass
+class VersionInput:
+    files: list[UploadFile] = field(default_factory=list)
+    metrics: list[dict] = field(default_factory=list)  # name, value, dataset
+    params: dict[str, str] = field(default_factory=dict)
+    lineage: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    require_files: bool = True
+
+
+def _validate(data: VersionInput) -> list[str]:
+    errors = []
+    if data.require_files and not data.files:
+        errors.append("Add at least one artifact file.")
+    seen_paths = set()
+    for upload in data.files:
+        try:
+            path = storage.sanitize_path(upload.name, keep_dirs=upload.keep_dirs)
+        except storage.ArtifactError as exc:
+            errors.append(str(exc))
+            continue
+        if path in seen_paths:
+            errors.append(
+                f"Two files are named {path}; file names within a version must be unique."
+            )
+        seen_paths.add(path)
+    seen_metrics = set()
+    for metric in data.metrics:
+        key = (metric["name"], metric.get("dataset", ""))
+        if key in seen_metrics:
+            errors.append(f"Metric {metric['name']} is given twice for the same dataset.")
+        seen_metrics.add(key)
+        if not isinstance(metric["value"], int | float) or not math.isfinite(metric["value"]):
+            errors.append(f"Metric {metric['name']} needs a finite number.")
+    unknown = set(data.lineage) - set(ModelVersion.LINEAGE_FIELDS)
+    if unknown:
+        errors.append(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
+    return errors
+
+
+def version_create(*, actor, registered_model: RegisteredModel, data: VersionInput) -> ModelVersion:
+    """Store the files (hashing as they stream), then write the version and its rows in one
+    transaction. On any failure nothing is kept: no rows, no files."""
+    access.require(actor, registered_model, "change")
+    errors = _validate(data)
+    if errors:
+        raise ValidationError(errors)
+    prefix = storage.storage_prefix(registered_model.pk)
+    stored: list[storage.StoredArtifact] = []
+    try:
+        for upload in data.files:
+            path = storage.sanitize_path(upload.name, keep_dirs=upload.keep_dirs)
+            stored.append(
+                storage.store_stream(
+                    upload.stream, prefix=prefix, path=path, content_type=upload.content_type
+                )
+            )
+        version = _write_version(actor, registered_model, data, stored)
+    except BaseException:
+        storage.delete_quietly(s.storage_name for s in stored)
+        raise
+    return version
+
+
+def _write_version(actor, registered_model, data: VersionInput, stored) -> ModelVersion:
+    from registry.tasks import scan_version_artifacts
+
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        number = model.latest_version_number + 1
+        version = ModelVersion(
+            registered_model=model,
+            version=number,
+            created_by=actor,
+            description=data.description,
+            **data.lineage,
+        )
+        version.full_clean(exclude=["registered_model", "created_by"], validate_unique=False)
+        version.save()
+        artifacts = Artifact.objects.bulk_create(
+            Artifact(
+                model_version=version,
+                path=s.path,
+                storage_name=s.storage_name,
+                size=s.size,
+                sha256=s.sha256,
+                content_type=s.content_type,
+                scan_status=(
+                    Artifact.ScanStatus.PENDING
+                    if s.needs_scan
+                    else Artifact.ScanStatus.NOT_APPLICABLE
+                ),
+            )
+            for s in stored
+        )
+        Metric.objects.bulk_create(
+            Metric(
+                model_version=version,
+                name=m["name"],
+                value=m["value"],
+                dataset=m.get("dataset", ""),
+                step=m.get("step", 0),
+            )
+            for m in data.metrics
+        )
+        Param.objects.bulk_create(
+            Param(model_version=version, key=k, value=v) for k, v in data.params.items()
+        )
+        VersionTag.objects.bulk_create(
+            VersionTag(model_version=version, key=k, value=v) for k, v in data.tags.items()
+        )
+        RegisteredModel.objects.filter(pk=model.pk).update(
+            latest_version_number=number, updated_at=timezone.now()
+        )
+        model.search_text = build_search_text(model)
+        RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
+        job = None
+        if any(a.scan_status == Artifact.ScanStatus.PENDING for a in artifacts):
+            job = Job.objects.create(
+                kind="artifact_scan",
+                created_by=actor,
+                registered_model_id=model.pk,
+                model_version_id=version.pk,
+                message="Waiting for the scanner",
+            )
+            transaction.on_commit(lambda: scan_version_artifacts.delay(job.pk))
+        audit.record(
+            actor=actor,
+            action="version.create",
+            target=version,
+            after=version_snapshot(version, artifacts, data)
+            | {"scan_job": job.pk if job else None},
+            registered_model_id=model.pk,
+            model_version_id=version.pk,
+        )
+    return version
+
+
+def version_snapshot(version: ModelVersion, artifacts, data: VersionInput) -> dict:
+    return {
+        "model": version.registered_model.name,
+        "version": version.version,
+        "stage": version.stage,
+        "description": version.description,
+        "lineage": version.lineage,
+        "artifacts": [{"path": a.path, "size": a.size, "sha256": a.sha256} for a in artifacts],
+        "metrics": data.metrics,
+        "params": data.params,
+        "tags": data.tags,
+    }

@@ -1,0 +1,211 @@
+"""Artifact storage: safe names, streaming with SHA-256 and a size limit, cleanup.
+
+Everything goes through Django's storage API, so the same code writes local files on the
+embedded default and S3 objects (multipart for large files) in production.
+"""
+
+import contextlib
+import hashlib
+import io
+import os
+import posixpath
+import re
+import uuid
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+PICKLE_EXTENSIONS = frozenset(
+    {
+        ".pkl",
+        ".pickle",
+        ".joblib",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".bin",
+        ".dill",
+        ".sav",
+        ".npy",
+        ".npz",
+        ".zip",
+        ".mar",
+        ".model",
+        ".data",
+    }
+)
+_PICKLE_MAGIC = b"\x80"
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+=@-]+")
+MAX_SEGMENT = 120
+MAX_PATH = 500
+
+
+class ArtifactError(Exception):
+    """A problem with one artifact that the user can fix (shown on the form)."""
+
+
+class ArtifactTooLarge(ArtifactError):
+    pass
+
+
+class ArtifactStorageError(Exception):
+    """The storage backend failed; nothing was kept."""
+
+
+def human_size(num: int) -> str:
+    size = float(num)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{num} bytes"
+
+
+def sanitize_segment(segment: str) -> str:
+    segment = _UNSAFE_CHARS.sub("_", segment.strip()).strip("_")
+    segment = segment.lstrip(".") or ""  # no hidden files, no "." or ".."
+    return segment[:MAX_SEGMENT]
+
+
+def sanitize_path(raw: str, *, keep_dirs: bool = True) -> str:
+    """A relative POSIX path with no traversal, no absolute parts, no odd characters.
+
+    Form uploads keep only the file name; API uploads keep sub-directories
+    (an MLflow model is a directory: model/MLmodel, model/model.pkl).
+    """
+    parts = re.split(r"[\\/]+", raw or "")
+    if not keep_dirs:
+        parts = parts[-1:]
+    cleaned = [sanitize_segment(p) for p in parts if p not in ("", ".", "..")]
+    cleaned = [p for p in cleaned if p]
+    path = "/".join(cleaned)[:MAX_PATH]
+    if not path:
+        raise ArtifactError(f"{raw!r} is not a usable file name.")
+    return path
+
+
+def needs_pickle_scan(path: str, head: bytes) -> bool:
+    ext = posixpath.splitext(path)[1].lower()
+    return ext in PICKLE_EXTENSIONS or head.startswith(_PICKLE_MAGIC)
+
+
+class HashingFile(File):
+    """Wraps a readable stream: hashes and counts bytes as the storage reads them, and
+    stops with ArtifactTooLarge as soon as the limit is passed."""
+
+    def __init__(self, stream, name: str, max_bytes: int):
+        super().__init__(stream, name=name)
+        self._max_bytes = max_bytes
+        self._reset()
+
+    def _reset(self):
+        self._hasher = hashlib.sha256()
+        self.bytes_read = 0
+        self.head = b""
+
+    @property
+    def size(self):  # storage backends may ask; the true size is known only after reading
+        return self.bytes_read
+
+    def read(self, size=-1):
+        data = self.file.read(size)
+        if data:
+            self.bytes_read += len(data)
+            if self.bytes_read > self._max_bytes:
+                raise ArtifactTooLarge(
+                    f"{self.name} is larger than the {human_size(self._max_bytes)} limit."
+                )
+            if len(self.head) < 8:
+                self.head = (self.head + data)[:8]
+            self._hasher.update(data)
+        return data
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        if offset == 0 and whence == io.SEEK_SET:
+            self._reset()  # a storage backend restarting from the top re-hashes
+        elif not (offset == 0 and whence == io.SEEK_CUR):
+            raise io.UnsupportedOperation("artifact streams are read front to back")
+        if hasattr(self.file, "seek"):
+            try:
+                return self.file.seek(offset, whence)
+            except (io.UnsupportedOperation, OSError):
+                return 0
+        return 0
+
+    def tell(self):
+        return self.bytes_read
+
+    def chunks(self, chunk_size=None):
+        chunk_size = chunk_size or self.DEFAULT_CHUNK_SIZE
+        while True:
+            data = self.read(chunk_size)
+            if not data:
+                break
+            yield data
+
+    def multiple_chunks(self, chunk_size=None):
+        return True
+
+    @property
+    def sha256(self) -> str:
+        return self._hasher.hexdigest()
+
+
+class StoredArtifact:
+    """What was written: where, how big, its hash, and whether it needs a pickle scan."""
+
+    def __init__(self, path, storage_name, size, sha256, content_type, needs_scan):
+        self.path = path
+        self.storage_name = storage_name
+        self.size = size
+        self.sha256 = sha256
+        self.content_type = content_type
+        self.needs_scan = needs_scan
+
+
+def storage_prefix(registered_model_id: int) -> str:
+    return f"artifacts/{registered_model_id}/{uuid.uuid4().hex}"
+
+
+def store_stream(stream, *, prefix: str, path: str, content_type: str = "") -> StoredArtifact:
+    """Stream one file into storage under prefix/path. Raises ArtifactError (the user's
+    to fix) or ArtifactStorageError (the backend failed); in both cases nothing is left."""
+    limit = settings.ARTIFACT_MAX_BYTES
+    wrapped = HashingFile(stream, name=path, max_bytes=limit)
+    target = f"{prefix}/{path}"
+    try:
+        saved_name = default_storage.save(target, wrapped)
+    except ArtifactError:
+        delete_quietly([target])
+        raise
+    except Exception as exc:  # any backend failure: disk full, S3 unreachable, ...
+        delete_quietly([target])
+        raise ArtifactStorageError(f"Storing {path} failed: {exc}") from exc
+    if wrapped.bytes_read == 0:
+        delete_quietly([saved_name])
+        raise ArtifactError(f"{path} is empty.")
+    return StoredArtifact(
+        path=path,
+        storage_name=saved_name,
+        size=wrapped.bytes_read,
+        sha256=wrapped.sha256,
+        content_type=content_type[:200],
+        needs_scan=needs_pickle_scan(path, wrapped.head),
+    )
+
+
+def delete_quietly(names) -> None:
+    """Best-effort removal of stored files after a failed write."""
+    for name in names:
+        # Cleanup must never mask the error that made it necessary.
+        with contextlib.suppress(Exception):
+            default_storage.delete(name)
+
+
+def local_path_or_none(storage_name: str) -> str | None:
+    try:
+        path = default_storage.path(storage_name)
+    except NotImplementedError:
+        return None
+    return path if os.path.exists(path) else None

@@ -1,0 +1,42 @@
+"""Background work. Tasks take ids, call services, are idempotent, and record progress
+on a Job row. Queued with transaction.on_commit; run in process on the embedded default."""
+
+import logging
+
+from celery import shared_task
+
+from registry.models import Artifact
+from registry.scanning import scan_stored_file
+from registry.services.jobs import job_finish, job_progress, job_start
+from registry.services.scans import artifact_scan_record
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3, default_retry_delay=10)
+def scan_version_artifacts(self, job_id: int) -> dict:
+    job = job_start(job_id)
+    if job is None:
+        return {"skipped": "job not found"}
+    artifacts = list(
+        Artifact.objects.filter(model_version_id=job.model_version_id)
+        .exclude(scan_status=Artifact.ScanStatus.NOT_APPLICABLE)
+        .order_by("pk")
+    )
+    counts = {"clean": 0, "flagged": 0, "error": 0}
+    for index, artifact in enumerate(artifacts, start=1):
+        job_progress(
+            job_id,
+            percent=int(100 * (index - 1) / max(1, len(artifacts))),
+            message=f"Scanning {artifact.path}",
+        )
+        try:
+            status, findings = scan_stored_file(artifact.storage_name, artifact.path)
+        except Exception as exc:
+            log.exception("scan of artifact %s failed", artifact.pk)
+            status, findings = "error", [{"error": str(exc)[:500]}]
+        artifact_scan_record(artifact_id=artifact.pk, status=status, findings=findings)
+        counts[status] += 1
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to scan"
+    job_finish(job_id, ok=counts["error"] == 0, message=f"Scanned: {summary}", result=counts)
+    return counts

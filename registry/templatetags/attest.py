@@ -1,0 +1,84 @@
+from urllib.parse import urlencode
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from registry.markdown import render_markdown
+from registry.storage import human_size
+
+register = template.Library()
+
+STAGE_CLASSES = {
+    "Production": "badge-prod",
+    "Staging": "badge-staging",
+    "Archived": "badge-muted",
+    "None": "badge-none",
+}
+SCAN_CLASSES = {
+    "clean": "badge-ok",
+    "flagged": "badge-danger",
+    "error": "badge-warn",
+    "pending": "badge-staging",
+    "not_applicable": "badge-muted",
+}
+
+
+@register.filter(name="markdown")
+def markdown_filter(text):
+    return mark_safe(render_markdown(text))  # noqa: S308  (sanitised by nh3)
+
+
+@register.filter
+def filesize(num):
+    return human_size(int(num or 0))
+
+
+@register.filter
+def stage_class(stage):
+    return STAGE_CLASSES.get(stage, "badge-none")
+
+
+@register.filter
+def scan_class(status):
+    return SCAN_CLASSES.get(status, "badge-muted")
+
+
+@register.filter
+def metric(value):
+    if value is None:
+        return "–"
+    return f"{value:.4g}"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (and the page reset)."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(sorted(params.items())) if params else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, key, label):
+    current = context.get("sort", "")
+    if current == key:
+        new, arrow = f"-{key}", " ▲"
+    elif current == f"-{key}":
+        new, arrow = key, " ▼"
+    else:
+        new, arrow = f"-{key}" if key in ("updated", "created", "versions") else key, ""
+    href = query_with(context, sort=new)
+    aria = (
+        ' aria-sort="ascending"'
+        if arrow == " ▲"
+        else (' aria-sort="descending"' if arrow == " ▼" else "")
+    )
+    return mark_safe(  # noqa: S308  (label and href are ours)
+        f'<a href="{href}" hx-get="{href}" hx-target="#model-table" hx-push-url="true"'
+        f"{aria}>{label}{arrow}</a>"
+    )

@@ -1,0 +1,132 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from registry import selectors, storage
+from registry.forms import (
+    MetricFormSet,
+    ParamFormSet,
+    VersionUploadForm,
+    collect_metrics,
+    collect_params,
+)
+from registry.models import Job
+from registry.services import version_create
+from registry.services.artifacts import artifact_download_record
+from registry.services.versions import UploadFile, VersionInput
+
+
+@require_http_methods(["GET", "POST"])
+def version_create_view(request, name):
+    model = selectors.model_get(request.user, name, "change")
+    data = request.POST if request.method == "POST" else None
+    files = request.FILES if request.method == "POST" else None
+    form = VersionUploadForm(
+        data,
+        files,
+        oversize=getattr(request, "oversize_uploads", ()),
+        max_bytes=settings.ARTIFACT_MAX_BYTES,
+    )
+    metric_formset = MetricFormSet(data, prefix="metrics")
+    param_formset = ParamFormSet(data, prefix="params")
+    if request.method == "POST" and all(
+        [form.is_valid(), metric_formset.is_valid(), param_formset.is_valid()]
+    ):
+        params = collect_params(param_formset, form.cleaned_data["params_file"])
+        if not any(f.errors for f in param_formset.forms):
+            version_input = VersionInput(
+                files=[
+                    UploadFile(f, f.name, f.content_type or "") for f in form.cleaned_data["files"]
+                ],
+                metrics=collect_metrics(metric_formset),
+                params=params,
+                lineage=form.lineage(),
+                tags=form.cleaned_data["tags"],
+                description=form.cleaned_data["description"],
+            )
+            try:
+                version = version_create(
+                    actor=request.user, registered_model=model, data=version_input
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except storage.ArtifactError as exc:
+                form.add_error("files", str(exc))
+            except storage.ArtifactStorageError as exc:
+                form.add_error(None, f"{exc}. Nothing was saved; please try again.")
+            else:
+                messages.success(request, f"Uploaded version {version.version} of {model.name}.")
+                return _redirect_after_upload(request, version)
+    context = {
+        "model": model,
+        "form": form,
+        "metric_formset": metric_formset,
+        "param_formset": param_formset,
+        "max_bytes": settings.ARTIFACT_MAX_BYTES,
+    }
+    has_errors = request.method == "POST"
+    return render(request, "registry/version_form.html", context, status=400 if has_errors else 200)
+
+
+def _redirect_after_upload(request, version):
+    url = version.get_absolute_url()
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        response = HttpResponse(status=201)
+        response["X-Redirect"] = url  # the upload script follows this
+        return response
+    return redirect(url)
+
+
+def version_detail(request, name, number):
+    version = selectors.version_get(request.user, name, number)
+    model = version.registered_model
+    context = {
+        "model": model,
+        "version": version,
+        "metrics": version.metrics.all(),
+        "params": version.params.all(),
+        "tags": version.tags.all(),
+        "artifacts": version.artifacts.all(),
+        "aliases": version.aliases.all(),
+        "scan_job": Job.objects.filter(model_version_id=version.pk, kind="artifact_scan").first(),
+    }
+    return render(request, "registry/version_detail.html", context)
+
+
+@require_GET
+def scan_panel(request, name, number):
+    """The artifacts panel, polled by htmx while a scan is running."""
+    version = selectors.version_get(request.user, name, number)
+    context = {
+        "model": version.registered_model,
+        "version": version,
+        "artifacts": version.artifacts.all(),
+        "scan_job": Job.objects.filter(model_version_id=version.pk, kind="artifact_scan").first(),
+    }
+    return render(request, "registry/_artifact_panel.html", context)
+
+
+@require_GET
+def artifact_download(request, name, number, artifact_id):
+    artifact = selectors.artifact_get(request.user, name, number, artifact_id)
+    artifact_download_record(actor=request.user, artifact=artifact)
+    handle = default_storage.open(artifact.storage_name, "rb")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=artifact.path.rsplit("/", 1)[-1],
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@require_GET
+def job_status(request, job_id):
+    job = selectors.job_get(request.user, job_id)
+    return render(request, "registry/_job.html", {"job": job})
