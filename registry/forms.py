@@ -80,7 +80,9 @@ class VersionUploadForm(forms.Form):
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     run_id = forms.CharField(max_length=100, required=False, label="Training run id")
-    run_link = forms.URLField(max_length=1000, required=False, label="Training run link")
+    run_link = forms.URLField(
+        max_length=1000, required=False, label="Training run link", assume_scheme="https"
+    )
     code_repository = forms.CharField(max_length=500, required=False)
     code_commit = forms.CharField(max_length=100, required=False)
     dataset_name = forms.CharField(max_length=250, required=False, label="Training dataset")

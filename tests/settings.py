@@ -1,0 +1,26 @@
+"""Test settings: the real settings module, with test-only secrets and fast hashing.
+
+DATABASE_URL, CELERY_BROKER_URL and ARTIFACT_STORAGE pass through from the environment, so
+the same suite runs on the embedded default and on the production stack (see .ci/run).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("ATTEST_VAR_DIR", tempfile.mkdtemp(prefix="attest-test-var-"))
+os.environ.setdefault("STATIC_MANIFEST", "false")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": None}  # in memory
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405  (whitenoise looks for it)
