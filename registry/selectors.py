@@ -86,7 +86,7 @@ def model_versions(user, model: RegisteredModel):
     return (
         ModelVersion.objects.restrict(user)
         .filter(registered_model=model)
-        .select_related("created_by")
+        .select_related("created_by", "registered_model")
         .prefetch_related(Prefetch("metrics", queryset=Metric.objects.filter(dataset="")))
         .order_by("-version")
     )

@@ -21,6 +21,10 @@ CSRF_COOKIE_SECURE = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": None}  # in memory
+else:
+    # Django flushes tables between transactional tests; only test sessions may truncate
+    # the audit trail (see governance/migrations/0003_audit_append_only.py).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c attest.allow_audit_truncate=on"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405  (whitenoise looks for it)

@@ -49,9 +49,10 @@ def test_chain_links_each_event_to_the_previous(scientist, model, version):
 
 def test_verify_names_an_altered_event(scientist, model, version):
     target = AuditEvent.objects.order_by("id").first()
-    if connection.vendor == "postgresql":
-        pytest.skip("the append-only trigger refuses this on PostgreSQL (tested there)")
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # An attacker with owner rights first switches the guard off (rolled back after).
+            cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER USER")
         cursor.execute(
             "UPDATE governance_auditevent SET actor_username = 'mallory' WHERE id = %s",
             [target.pk],
@@ -68,3 +69,19 @@ def test_deleting_a_user_keeps_their_history(scientist, model):
         scientist.delete()
     assert AuditEvent.objects.filter(actor_username="dana").count() == events_before
     assert audit.verify_chain()[1] is None
+
+
+@pytest.mark.postgres
+def test_postgres_trigger_refuses_update_and_delete(scientist, model):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: run with DATABASE_URL=postgres://... (CI does)")
+    from django.db.utils import DatabaseError
+
+    event = AuditEvent.objects.latest("id")
+    for sql in (
+        "UPDATE governance_auditevent SET action = 'x' WHERE id = %s",
+        "DELETE FROM governance_auditevent WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [event.pk])

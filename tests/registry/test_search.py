@@ -1,0 +1,177 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from governance import access
+from registry import selectors
+from tests.conftest import client_for
+from tests.factories import make_model, make_team, make_user, make_version
+
+
+@pytest.fixture
+def catalogue(scientist, team):
+    credit = make_team("Credit risk")
+    scientist.groups.add(credit)
+    fraud = make_model(
+        scientist,
+        name="fraud-detector",
+        team=team,
+        description="Scores card transactions",
+        tags={"domain": "payments"},
+    )
+    make_version(
+        scientist,
+        fraud,
+        lineage={"framework": "xgboost", "dataset_name": "txn-2025", "run_id": "abc123run"},
+    )
+    credit_model = make_model(
+        scientist,
+        name="credit-scoring",
+        team=credit,
+        description="Probability of default for loans",
+        tags={"regulated": "eu-ai-act"},
+    )
+    make_version(scientist, credit_model, lineage={"framework": "sklearn"})
+    insights = make_team("Customer insights")
+    scientist.groups.add(insights)
+    churn = make_model(
+        scientist, name="churn_predictor", team=insights, description="Customer churn propensity"
+    )
+    return {"fraud": fraud, "credit": credit_model, "churn": churn}
+
+
+def names(user, **kwargs):
+    return sorted(m.name for m in selectors.model_search(user, **kwargs))
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("fraud", ["fraud-detector"]),
+        ("FRAUD", ["fraud-detector"]),
+        ("frau", ["fraud-detector"]),  # prefix
+        ("detector", ["fraud-detector"]),  # a part of a hyphenated name
+        ("transactions", ["fraud-detector"]),  # description
+        ("payments", ["fraud-detector"]),  # tag value
+        ("regulated", ["credit-scoring"]),  # tag key
+        ("credit risk", ["credit-scoring"]),  # team name, two words
+        ("xgboost", ["fraud-detector"]),  # version framework
+        ("txn", ["fraud-detector"]),  # training dataset
+        ("abc123run", ["fraud-detector"]),  # run id
+        ("dana", ["churn_predictor", "credit-scoring", "fraud-detector"]),  # owner
+        ("predictor", ["churn_predictor"]),
+        ("card loans", []),  # every word must match
+        ("nothing-like-this", []),
+    ],
+)
+def test_search_matches_every_word_as_a_prefix(catalogue, scientist, query, expected):
+    assert names(scientist, q=query) == expected
+
+
+@pytest.mark.parametrize("query", ['"', "*", "AND OR NOT", 'fraud"*', "(", "ü", "%", "_", "'"])
+def test_odd_queries_never_fail(catalogue, scientist, query):
+    names(scientist, q=query)  # no exception
+    response = client_for(scientist).get(reverse("registry:model-list"), {"q": query})
+    assert response.status_code == 200
+
+
+def test_search_never_shows_models_outside_the_grant(catalogue, other_scientist):
+    assert names(other_scientist, q="fraud") == []
+    assert names(other_scientist) == []
+    access.grant(catalogue["fraud"], "view", user=other_scientist)
+    assert names(other_scientist, q="fraud") == ["fraud-detector"]
+    assert names(other_scientist, q="credit") == []
+
+
+def test_filters(catalogue, scientist):
+    assert names(scientist, team="Credit risk") == ["credit-scoring"]
+    assert names(scientist, tag="domain") == ["fraud-detector"]
+    assert names(scientist, tag="domain=payments") == ["fraud-detector"]
+    assert names(scientist, tag="domain=other") == []
+    assert names(scientist, framework="SKLEARN") == ["credit-scoring"]
+    assert names(scientist, stage="None") == ["credit-scoring", "fraud-detector"]
+    assert names(scientist, stage="Production") == []
+    assert names(scientist, q="fraud", team="Credit risk") == []
+
+
+def test_sorting(catalogue, scientist):
+    by_name = [m.name for m in selectors.model_search(scientist, sort="name")]
+    assert by_name == ["churn_predictor", "credit-scoring", "fraud-detector"]
+    assert [m.name for m in selectors.model_search(scientist, sort="-name")] == by_name[::-1]
+    newest_first = [m.name for m in selectors.model_search(scientist, sort="-updated")]
+    assert newest_first[0] == "churn_predictor"
+
+
+def test_live_search_returns_a_partial_for_htmx(catalogue, scientist):
+    client = client_for(scientist)
+    url = reverse("registry:model-list")
+    full = client.get(url, {"q": "fraud"})
+    partial = client.get(url, {"q": "fraud"}, HTTP_HX_REQUEST="true")
+    assert b"<html" in full.content and b"<html" not in partial.content
+    assert b"fraud-detector" in partial.content and b"credit-scoring" not in partial.content
+    assert "HX-Request" in full["Vary"] and "HX-Request" in partial["Vary"]
+
+
+def _queries_for(client, url, params=None):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_page_query_count_does_not_grow_with_rows(scientist, team):
+    client = client_for(scientist)
+    url = reverse("registry:model-list")
+    for i in range(3):
+        make_version(
+            scientist, make_model(scientist, name=f"small-{i}", team=team, tags={"k": str(i)})
+        )
+    few = _queries_for(client, url)
+    for i in range(20):
+        make_version(
+            scientist,
+            make_model(scientist, name=f"more-{i}", team=team, tags={"k": str(i), "x": "y"}),
+        )
+    assert _queries_for(client, url) == few
+    assert _queries_for(client, url, {"q": "more"}) == few
+
+
+def test_model_page_query_count_does_not_grow_with_versions(scientist, model):
+    client = client_for(scientist)
+    url = reverse("registry:model-detail", args=[model.name])
+    make_version(scientist, model)
+    few = _queries_for(client, url)
+    for _ in range(10):
+        make_version(
+            scientist,
+            model,
+            metrics=[
+                {"name": "auc", "value": 0.8, "dataset": ""},
+                {"name": "f1", "value": 0.5, "dataset": ""},
+            ],
+        )
+    assert _queries_for(client, url) == few
+
+
+def test_version_page_query_count_does_not_grow_with_rows(scientist, model):
+    client = client_for(scientist)
+    small = make_version(scientist, model, files={"a.json": b"1"})
+    few = _queries_for(client, reverse("registry:version-detail", args=[model.name, small.version]))
+    big = make_version(
+        scientist,
+        model,
+        files={f"f{i}.json": b"x" * (i + 1) for i in range(8)},
+        metrics=[{"name": f"m{i}", "value": i, "dataset": ""} for i in range(10)],
+        params={f"p{i}": str(i) for i in range(10)},
+        tags={f"t{i}": "v" for i in range(5)},
+    )
+    url = reverse("registry:version-detail", args=[model.name, big.version])
+    assert _queries_for(client, url) == few
+
+
+def test_team_filter_lists_only_visible_teams(catalogue, other_scientist):
+    make_model(other_scientist, name="elsewhere", team=make_team("Other team"))
+    viewer = make_user("v2", access.ROLE_DATA_SCIENTISTS)
+    access.grant(catalogue["credit"], "view", user=viewer)
+    assert [t.name for t in selectors.teams_visible(viewer)] == ["Credit risk"]
