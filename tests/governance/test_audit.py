@@ -82,6 +82,9 @@ def test_postgres_trigger_refuses_update_and_delete(scientist, model):
         "UPDATE governance_auditevent SET action = 'x' WHERE id = %s",
         "DELETE FROM governance_auditevent WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [event.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
