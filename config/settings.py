@@ -7,6 +7,7 @@ under var/, and background work in process. See docs/configuration.md for every 
 from pathlib import Path
 
 import dj_database_url
+from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "guardian",
     "django_htmx",
+    "django_celery_results",
     "governance",
     "registry",
 ]
@@ -136,6 +138,13 @@ elif ARTIFACT_STORAGE == "s3":
             "default_acl": None,
             "file_overwrite": False,
             "querystring_expire": env_int("ARTIFACT_S3_URL_EXPIRY_SECONDS", 300),
+            # Files above the threshold go up as multipart uploads, part by part, so no
+            # artifact is ever held whole in memory.
+            "transfer_config": TransferConfig(
+                multipart_threshold=env_int("ARTIFACT_S3_MULTIPART_THRESHOLD", 16 * 1024**2),
+                multipart_chunksize=env_int("ARTIFACT_S3_MULTIPART_CHUNKSIZE", 16 * 1024**2),
+                max_concurrency=4,
+            ),
         },
     }
 else:
@@ -161,6 +170,17 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 # --- Background work -------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+# A worker that dies mid-task leaves its message unacknowledged; Redis hands it to another
+# worker after this many seconds. Keep it above the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": 3,
+}
+# If the broker is down when a write commits, give up quickly: the job stays queued and is
+# dispatched again later (registry.dispatch), and the page says so.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3}
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.health import healthz
 from governance.admin_site import registry_admin_site
 from governance.views import AuditedPasswordChangeView
 
@@ -20,5 +21,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("admin/", registry_admin_site.urls),
+    path("healthz", healthz, name="healthz"),
     path("", include("registry.urls")),
 ]

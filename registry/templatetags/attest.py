@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django import template
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from registry.markdown import render_markdown
@@ -64,21 +65,19 @@ def query_with(context, **changes):
 
 
 @register.simple_tag(takes_context=True)
-def sort_link(context, key, label):
+def sort_header(context, key, label, css_class=""):
+    """A sortable column header: the link flips the order, aria-sort says the current one."""
     current = context.get("sort", "")
     if current == key:
-        new, arrow = f"-{key}", " ▲"
+        new, arrow, aria = f"-{key}", " ▲", ' aria-sort="ascending"'
     elif current == f"-{key}":
-        new, arrow = key, " ▼"
+        new, arrow, aria = key, " ▼", ' aria-sort="descending"'
     else:
-        new, arrow = f"-{key}" if key in ("updated", "created", "versions") else key, ""
-    href = query_with(context, sort=new)
-    aria = (
-        ' aria-sort="ascending"'
-        if arrow == " ▲"
-        else (' aria-sort="descending"' if arrow == " ▼" else "")
-    )
-    return mark_safe(  # noqa: S308  (label and href are ours)
-        f'<a href="{href}" hx-get="{href}" hx-target="#model-table" hx-push-url="true"'
-        f"{aria}>{label}{arrow}</a>"
+        new = f"-{key}" if key in ("updated", "created", "versions") else key
+        arrow, aria = "", ""
+    href = escape(query_with(context, sort=new))
+    css = f' class="{escape(css_class)}"' if css_class else ""
+    return mark_safe(  # noqa: S308  (label is ours, href escaped)
+        f'<th scope="col"{css}{aria}><a href="{href}" hx-get="{href}" hx-target="#model-table" '
+        f'hx-push-url="true">{escape(label)}{arrow}</a></th>'
     )

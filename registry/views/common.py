@@ -5,10 +5,14 @@ from django.utils.cache import patch_vary_headers
 
 
 def render_htmx(request, template: str, partial: str, context: dict, status: int = 200):
-    """One view, two renderings: the partial for htmx requests, the page otherwise."""
-    chosen = partial if getattr(request, "htmx", False) and not request.htmx.boosted else template
-    response = render(request, chosen, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
+    """One view, two renderings: the partial for htmx requests, the page otherwise.
+
+    A history restore (htmx's cache missed on Back) swaps the response into the whole
+    body, so it gets the page too."""
+    htmx = getattr(request, "htmx", None)
+    wants_partial = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    response = render(request, partial if wants_partial else template, context, status=status)
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
     return response
 
 

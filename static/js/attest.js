@@ -9,7 +9,9 @@
     var body = document.querySelector('[data-formset="' + prefix + '"] tbody');
     if (!total || !template || !body) return;
     var index = parseInt(total.value, 10);
-    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    var html = template.innerHTML
+      .replace(/__prefix__/g, String(index))
+      .replace(/__number__/g, String(index + 1));
     body.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
     var first = body.lastElementChild.querySelector("input");
@@ -46,20 +48,48 @@
     });
   }
 
+  /* Mark the control behind an error block invalid (or valid again) for assistive tech. */
+  function markField(form, box, invalid) {
+    var holder = box.dataset.field === "files"
+      ? form.querySelector("[data-dropzone]") : box.closest("td, .field");
+    if (holder) holder.classList.toggle("has-error", invalid);
+    var control = form.elements.namedItem(box.dataset.field);
+    if (!control || !control.setAttribute || !box.id) return;
+    var ids = (control.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+      return id && id !== box.id;
+    });
+    if (invalid) { ids.push(box.id); control.setAttribute("aria-invalid", "true"); }
+    else { control.removeAttribute("aria-invalid"); }
+    if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+    else control.removeAttribute("aria-describedby");
+  }
+
   /* Errors come back as a whole page; copy its error blocks into the live form so that
      everything the user entered, the chosen files included, stays where it is. */
   function showErrors(form, html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     var fresh = doc.querySelector("[data-upload-form]");
     if (!fresh) { document.open(); document.write(html); document.close(); return; }
-    form.querySelectorAll(".field-errors, .form-errors").forEach(function (el) { el.innerHTML = ""; });
+    var unplaced = [];
+    form.querySelectorAll(".field-errors[data-field]").forEach(function (el) {
+      el.innerHTML = "";
+      markField(form, el, false);
+    });
     fresh.querySelectorAll(".field-errors[data-field]").forEach(function (el) {
+      if (!el.querySelector(".error")) return;
       var target = form.querySelector('.field-errors[data-field="' + el.dataset.field + '"]');
-      if (target) target.innerHTML = el.innerHTML;
+      if (target) { target.innerHTML = el.innerHTML; markField(form, target, true); }
+      else unplaced.push(el.innerHTML);
     });
     var freshTop = fresh.querySelector(".form-errors");
     var top = form.querySelector(".form-errors");
-    if (freshTop && top) top.innerHTML = freshTop.innerHTML;
+    if (top) {
+      top.innerHTML = freshTop ? freshTop.innerHTML : "";
+      if (unplaced.length) {  // an error for a field this page does not show: never lose it
+        top.insertAdjacentHTML("beforeend", '<div class="alert alert-error" role="alert">' +
+          unplaced.join("") + "</div>");
+      }
+    }
     var firstError = form.querySelector(".error, .alert-error");
     if (firstError) firstError.scrollIntoView({ block: "center" });
   }
