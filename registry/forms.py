@@ -3,12 +3,13 @@ import io
 import json
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import ModelVersion, Param, RegisteredModel
 from registry.models.records import model_name_validator
 from registry.services.common import parse_tags
 from registry.services.models import teams_for
+from registry.uploads import INTERRUPTED_MESSAGE
 
 MAX_PARAMS_FILE_BYTES = 1024 * 1024
 
@@ -75,6 +76,7 @@ class MultipleFileField(forms.FileField):
 class VersionUploadForm(forms.Form):
     files = MultipleFileField(
         required=False,
+        allow_empty_file=True,  # clean_files says which file is empty
         label="Artifact files",
         help_text="One or more files: the model, its environment, anything it needs.",
     )
@@ -98,10 +100,18 @@ class VersionUploadForm(forms.Form):
         help_text="Optional JSON object or CSV with key,value columns; merged with the rows.",
     )
 
-    def __init__(self, *args, oversize=(), max_bytes=None, **kwargs):
+    def __init__(self, *args, oversize=(), max_bytes=None, interrupted=False, **kwargs):
         super().__init__(*args, **kwargs)
         self._oversize = list(oversize)
         self._max_bytes = max_bytes
+        self._interrupted = interrupted
+
+    def full_clean(self):
+        super().full_clean()
+        if self._interrupted:  # unbound on purpose: nothing of a cut-off request is kept
+            self._errors[NON_FIELD_ERRORS] = self.error_class(
+                [INTERRUPTED_MESSAGE], error_class="nonfield", renderer=self.renderer
+            )
 
     def clean_files(self):
         files = self.cleaned_data.get("files") or []
@@ -142,16 +152,22 @@ class VersionUploadForm(forms.Form):
 def parse_params_text(text: str, filename: str = "") -> dict[str, str]:
     """Parameters from a JSON object or a two-column CSV (an optional key,value header)."""
     stripped = text.strip()
-    if filename.lower().endswith(".json") or stripped.startswith("{"):
+    if filename.lower().endswith(".json") or stripped.startswith(("{", "[")):
         try:
-            data = json.loads(stripped)
+            data = json.loads(stripped, object_pairs_hook=_json_pairs)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"The parameters file is not valid JSON: {exc.msg} (line {exc.lineno})."
             ) from exc
         if not isinstance(data, dict):
             raise ValidationError("The JSON parameters file must hold one object of key: value.")
-        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+        params = {}
+        for key, value in data.items():
+            if not key.strip():
+                raise ValidationError("An entry in the parameters file has no key.")
+            params[key.strip()] = value if isinstance(value, str) else json.dumps(value)
+            _check_param(key.strip(), params[key.strip()])
+        return params
     params: dict[str, str] = {}
     for number, row in enumerate(csv.reader(io.StringIO(stripped)), start=1):
         if not row or not "".join(row).strip():
@@ -160,8 +176,36 @@ def parse_params_text(text: str, filename: str = "") -> dict[str, str]:
             continue
         if len(row) < 2:
             raise ValidationError(f"Line {number} of the parameters file needs key,value.")
-        params[row[0].strip()] = row[1].strip()
+        key, value = row[0].strip(), row[1].strip()
+        if not key:
+            raise ValidationError(f"Line {number} of the parameters file has no key.")
+        if key in params and params[key] != value:
+            raise ValidationError(
+                f"Line {number} of the parameters file gives {key} a second, different value."
+            )
+        _check_param(key, value)
+        params[key] = value
     return params
+
+
+def _json_pairs(pairs):
+    """A JSON object, refusing a key given twice with different values."""
+    data = {}
+    for key, value in pairs:
+        if key in data and data[key] != value:
+            raise ValidationError(f"The parameters file gives {key} two different values.")
+        data[key] = value
+    return data
+
+
+def _check_param(key: str, value: str) -> None:
+    """The same limits as the rows (and the database columns) for what comes from a file."""
+    key_max = Param._meta.get_field("key").max_length
+    value_max = Param._meta.get_field("value").max_length
+    if len(key) > key_max:
+        raise ValidationError(f"Parameter {key[:40]}… has a name longer than {key_max} characters.")
+    if len(value) > value_max:
+        raise ValidationError(f"The value of {key} is longer than {value_max} characters.")
 
 
 class MetricRowForm(forms.Form):
@@ -208,10 +252,15 @@ def collect_metrics(formset) -> list[dict]:
 
 def collect_params(formset, from_file: dict) -> dict[str, str]:
     params = dict(from_file)
+    from_rows: dict[str, str] = {}
     for f in formset.forms:
         key = f.cleaned_data.get("key")
         if key:
-            if key in params and params[key] != f.cleaned_data.get("value", ""):
+            value = f.cleaned_data.get("value", "")
+            if key in from_rows and from_rows[key] != value:
+                f.add_error("key", f"{key} is given twice with different values.")
+            elif key in from_file and from_file[key] != value:
                 f.add_error("key", f"{key} is also in the parameters file with another value.")
-            params[key] = f.cleaned_data.get("value", "")
+            from_rows[key] = value
+            params[key] = value
     return params

@@ -35,8 +35,13 @@ def scan_stored_file(storage_name: str, path: str) -> tuple[str, list[dict]]:
         for g in result.globals
         if g.safety != SafetyLevel.Innocuous
     ]
-    if result.scan_err:
-        return "error", findings or [{"error": "the file could not be parsed as a pickle"}]
+    # picklescan collects globals in a set: sort, so a re-scan in another worker process
+    # (another hash seed) reports the same findings and records nothing new.
+    findings.sort(key=lambda f: (f["module"], f["name"]))
+    # A dangerous global is flagged even when the rest of the stream does not parse
+    # (a malicious pickle with junk after it): "could not scan" would undersell it.
     if result.issues_count or any(f["safety"] == "dangerous" for f in findings):
         return "flagged", findings
+    if result.scan_err:
+        return "error", findings or [{"error": "the file could not be parsed as a pickle"}]
     return "clean", findings

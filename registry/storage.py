@@ -7,6 +7,7 @@ embedded default and S3 objects (multipart for large files) in production.
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import posixpath
 import re
@@ -37,7 +38,10 @@ PICKLE_EXTENSIONS = frozenset(
 )
 _PICKLE_MAGIC = b"\x80"
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+=@-]+")
+log = logging.getLogger(__name__)
+
 MAX_SEGMENT = 120
+MAX_EXTENSION = 16  # with its dot
 MAX_PATH = 500
 
 
@@ -62,10 +66,21 @@ def human_size(num: int) -> str:
     return f"{num} bytes"
 
 
-def sanitize_segment(segment: str) -> str:
-    segment = _UNSAFE_CHARS.sub("_", segment.strip()).strip("_")
-    segment = segment.lstrip(".") or ""  # no hidden files, no "." or ".."
-    return segment[:MAX_SEGMENT]
+def sanitize_segment(segment: str, fallback: str = "") -> str:
+    """One path segment in safe characters: never hidden, never "." or "..", at most
+    MAX_SEGMENT long. The extension survives shortening and odd characters in the stem,
+    because it decides whether the file is pickle-scanned. A stem with nothing usable
+    left becomes `fallback` (or the segment is dropped when there is none)."""
+    stem, ext = posixpath.splitext(segment.strip())  # ".htaccess" is all stem
+    if len(ext) > MAX_EXTENSION:  # not an extension: "run.2024-01-01T00-00-00Z"
+        stem, ext = stem + ext, ""
+    stem = _UNSAFE_CHARS.sub("_", stem).strip("_.")
+    ext = _UNSAFE_CHARS.sub("_", ext[1:]).strip("_.")
+    stem = stem or fallback
+    if not stem:
+        return ""
+    ext = f".{ext}" if ext else ""
+    return stem[: MAX_SEGMENT - len(ext)] + ext
 
 
 def sanitize_path(raw: str, *, keep_dirs: bool = True) -> str:
@@ -74,14 +89,17 @@ def sanitize_path(raw: str, *, keep_dirs: bool = True) -> str:
     Form uploads keep only the file name; API uploads keep sub-directories
     (an MLflow model is a directory: model/MLmodel, model/model.pkl).
     """
-    parts = re.split(r"[\\/]+", raw or "")
+    parts = [p for p in re.split(r"[\\/]+", raw or "") if p.strip() not in ("", ".", "..")]
     if not keep_dirs:
         parts = parts[-1:]
-    cleaned = [sanitize_segment(p) for p in parts if p not in ("", ".", "..")]
-    cleaned = [p for p in cleaned if p]
-    path = "/".join(cleaned)[:MAX_PATH]
-    if not path:
+    if not parts:
         raise ArtifactError(f"{raw!r} is not a usable file name.")
+    *dirs, name = parts
+    cleaned = [d for d in (sanitize_segment(d) for d in dirs) if d]
+    cleaned.append(sanitize_segment(name, fallback="artifact"))
+    path = "/".join(cleaned)
+    if len(path) > MAX_PATH:
+        raise ArtifactError(f"{path[:60]}… is longer than {MAX_PATH} characters.")
     return path
 
 
@@ -120,6 +138,11 @@ class HashingFile(File):
                 self.head = (self.head + data)[:8]
             self._hasher.update(data)
         return data
+
+    def seekable(self):
+        # Reported as not seekable so backends stream it front to back: S3 then uploads
+        # part by part (bounded memory) instead of seeking around to measure it.
+        return False
 
     def seek(self, offset, whence=io.SEEK_SET):
         if offset == 0 and whence == io.SEEK_SET:
@@ -177,13 +200,15 @@ def store_stream(stream, *, prefix: str, path: str, content_type: str = "") -> S
     try:
         saved_name = default_storage.save(target, wrapped)
     except ArtifactError:
-        delete_quietly([target])
+        delete_quietly([target], prefix=prefix)
         raise
     except Exception as exc:  # any backend failure: disk full, S3 unreachable, ...
-        delete_quietly([target])
-        raise ArtifactStorageError(f"Storing {path} failed: {exc}") from exc
+        delete_quietly([target], prefix=prefix)
+        # The backend's message can name server paths or buckets: log it, do not show it.
+        log.exception("storing %s failed", target)
+        raise ArtifactStorageError(f"Storing {path} failed") from exc
     if wrapped.bytes_read == 0:
-        delete_quietly([saved_name])
+        delete_quietly([saved_name], prefix=prefix)
         raise ArtifactError(f"{path} is empty.")
     return StoredArtifact(
         path=path,
@@ -195,12 +220,26 @@ def store_stream(stream, *, prefix: str, path: str, content_type: str = "") -> S
     )
 
 
-def delete_quietly(names) -> None:
-    """Best-effort removal of stored files after a failed write."""
+def delete_quietly(names, *, prefix: str | None = None) -> None:
+    """Best-effort removal of stored files after a failed write, and on a local disk of
+    the folders under `prefix` that this left empty (object stores have no folders)."""
     for name in names:
         # Cleanup must never mask the error that made it necessary.
         with contextlib.suppress(Exception):
             default_storage.delete(name)
+    if prefix:
+        with contextlib.suppress(Exception):
+            _remove_empty_dirs(prefix)
+
+
+def _remove_empty_dirs(prefix: str) -> None:
+    try:
+        top = default_storage.path(prefix)
+    except NotImplementedError:
+        return
+    for dirpath, _dirs, _files in os.walk(top, topdown=False):
+        with contextlib.suppress(OSError):  # not empty: another file still lives there
+            os.rmdir(dirpath)
 
 
 def local_path_or_none(storage_name: str) -> str | None:

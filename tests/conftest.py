@@ -67,3 +67,48 @@ def audit_count():
     """Call to get the number of audit events written since the fixture was created."""
     start = AuditEvent.objects.count()
     return lambda: AuditEvent.objects.count() - start
+
+
+# --- The production stack (ATTEST_TEST_STACK=1) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker on the test database, for the whole session (stack mode)."""
+    from tests.stack import STACK_ENABLED, CeleryWorker
+
+    if not STACK_ENABLED:
+        yield None
+        return
+    from django.db import connection
+
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()  # no leftovers from an earlier run
+    worker = CeleryWorker(connection.settings_dict["NAME"]).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _stack_worker_running(request):
+    """In stack mode every test that may queue work gets the running worker."""
+    from tests.stack import STACK_ENABLED
+
+    if STACK_ENABLED and "transactional_db" in request.fixturenames:
+        request.getfixturevalue("stack_worker")
+
+
+def wait_for_job(job_id: int, timeout: float = 60):
+    """Wait until a background job has finished (at once when tasks run in process)."""
+    from registry.models import Job
+    from tests.stack import wait_for
+
+    wait_for(
+        lambda: Job.objects.get(pk=job_id).is_finished,
+        timeout=timeout,
+        what=f"job {job_id}",
+        interval=0.2,
+    )
+    return Job.objects.get(pk=job_id)

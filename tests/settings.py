@@ -11,6 +11,13 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("ATTEST_VAR_DIR", tempfile.mkdtemp(prefix="attest-test-var-"))
 os.environ.setdefault("STATIC_MANIFEST", "false")
 
+from tests.stack import STACK_ENABLED, boot_stack_for_settings  # noqa: E402
+
+if STACK_ENABLED:
+    # A worker killed mid-task must get its message back quickly in the failure tests.
+    os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "5")
+boot_stack_for_settings()
+
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES  # noqa: E402
 

@@ -89,7 +89,7 @@ def version_create(*, actor, registered_model: RegisteredModel, data: VersionInp
             )
         version = _write_version(actor, registered_model, data, stored)
     except BaseException:
-        storage.delete_quietly(s.storage_name for s in stored)
+        storage.delete_quietly((s.storage_name for s in stored), prefix=prefix)
         raise
     return version
 

@@ -6,7 +6,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from registry import selectors, storage
+from registry import selectors, storage, uploads
 from registry.forms import (
     MetricFormSet,
     ParamFormSet,
@@ -23,13 +23,16 @@ from registry.services.versions import UploadFile, VersionInput
 @require_http_methods(["GET", "POST"])
 def version_create_view(request, name):
     model = selectors.model_get(request.user, name, "change")
-    data = request.POST if request.method == "POST" else None
-    files = request.FILES if request.method == "POST" else None
+    data = files = None
+    interrupted = False
+    if request.method == "POST":
+        data, files, interrupted = uploads.read_upload(request)
     form = VersionUploadForm(
         data,
         files,
         oversize=getattr(request, "oversize_uploads", ()),
         max_bytes=settings.ARTIFACT_MAX_BYTES,
+        interrupted=interrupted,
     )
     metric_formset = MetricFormSet(data, prefix="metrics")
     param_formset = ParamFormSet(data, prefix="params")
