@@ -136,6 +136,7 @@ elif ARTIFACT_STORAGE == "s3":
             "access_key": env_str("ARTIFACT_S3_ACCESS_KEY_ID"),
             "secret_key": env_str("ARTIFACT_S3_SECRET_ACCESS_KEY"),
             "default_acl": None,
+            "signature_version": "s3v4",
             "file_overwrite": False,
             "querystring_expire": env_int("ARTIFACT_S3_URL_EXPIRY_SECONDS", 300),
             # Files above the threshold go up as multipart uploads, part by part, so no
@@ -176,15 +177,22 @@ CELERY_RESULT_EXTENDED = True
 # worker after this many seconds. Keep it above the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often workers look for such messages (kombu checks every tenth tick).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "socket_connect_timeout": 3,
 }
 # If the broker is down when a write commits, give up quickly: the job stays queued and is
 # dispatched again later (registry.dispatch), and the page says so.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-pending-jobs": {"task": "registry.tasks.dispatch_pending_jobs", "schedule": 60.0},
+}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3}
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# On a lost broker connection, stop late-acknowledged tasks; the broker redelivers them.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

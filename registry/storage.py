@@ -248,3 +248,37 @@ def local_path_or_none(storage_name: str) -> str | None:
     except NotImplementedError:
         return None
     return path if os.path.exists(path) else None
+
+
+def purge_prefix(prefix: str) -> int:
+    """Remove everything stored under `prefix` (a failed upload's leftovers): objects, and
+    on S3 the parts of multipart uploads that died with their connection. Raises if the
+    storage cannot be reached, so the caller can retry. Returns how many things it removed."""
+    if not prefix.startswith("artifacts/") or ".." in prefix:
+        raise ValueError(f"refusing to purge {prefix!r}")
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is None:  # local files
+        removed = 0
+        try:
+            top = default_storage.path(prefix)
+        except NotImplementedError:
+            return 0
+        for dirpath, _dirs, files in os.walk(top, topdown=False):
+            for name in files:
+                os.remove(os.path.join(dirpath, name))
+                removed += 1
+            os.rmdir(dirpath)
+        return removed
+    key_prefix = prefix.rstrip("/") + "/"
+    removed = 0
+    for obj in bucket.objects.filter(Prefix=key_prefix):
+        obj.delete()
+        removed += 1
+    client = bucket.meta.client
+    uploads = client.list_multipart_uploads(Bucket=bucket.name, Prefix=key_prefix)
+    for upload in uploads.get("Uploads", []):
+        client.abort_multipart_upload(
+            Bucket=bucket.name, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        removed += 1
+    return removed

@@ -5,7 +5,8 @@ import logging
 
 from celery import shared_task
 
-from registry.models import Artifact
+from registry import dispatch, storage
+from registry.models import Artifact, Job
 from registry.scanning import scan_stored_file
 from registry.services.jobs import job_finish, job_progress, job_start
 from registry.services.scans import artifact_scan_record
@@ -40,3 +41,40 @@ def scan_version_artifacts(self, job_id: int) -> dict:
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to scan"
     job_finish(job_id, ok=counts["error"] == 0, message=f"Scanned: {summary}", result=counts)
     return counts
+
+
+@shared_task(bind=True, acks_late=True, max_retries=20)
+def purge_storage_prefix(self, job_id: int) -> dict:
+    """Remove what a failed upload left in storage; retried with backoff while the
+    storage is unreachable (the reason it failed may be the reason it left things)."""
+    job = job_start(job_id)
+    if job is None:
+        return {"skipped": "job not found"}
+    prefix = job.result.get("prefix", "")
+    try:
+        removed = storage.purge_prefix(prefix)
+    except Exception as exc:
+        if self.request.called_directly or self.request.is_eager:
+            job_finish(
+                job_id,
+                ok=False,
+                message=f"Clean-up of {prefix} failed: {exc}"[:500],
+                result={"prefix": prefix},
+            )
+            raise
+        job_progress(job_id, percent=0, message="Storage unreachable; retrying the clean-up")
+        Job.objects.filter(pk=job_id).update(status=Job.Status.QUEUED)
+        raise self.retry(exc=exc, countdown=min(60, 2 + 3 * self.request.retries)) from exc
+    job_finish(
+        job_id,
+        ok=True,
+        message=f"Removed {removed} leftover object(s)",
+        result={"prefix": prefix, "removed": removed},
+    )
+    return {"removed": removed}
+
+
+@shared_task
+def dispatch_pending_jobs() -> int:
+    """Periodic (Celery beat): send jobs that could not reach the broker when queued."""
+    return dispatch.dispatch_pending()

@@ -112,3 +112,20 @@ def wait_for_job(job_id: int, timeout: float = 60):
         interval=0.2,
     )
     return Job.objects.get(pk=job_id)
+
+
+def download_status() -> int:
+    """What a permitted download answers: the bytes (local files) or a redirect to a
+    presigned URL (S3)."""
+    from django.core.files.storage import default_storage
+
+    return 302 if hasattr(default_storage, "bucket") else 200
+
+
+def downloaded_bytes(response) -> bytes:
+    if response.status_code == 302:
+        import urllib.request
+
+        with urllib.request.urlopen(response["Location"]) as remote:  # noqa: S310 (loopback)
+            return remote.read()
+    return b"".join(response.streaming_content)

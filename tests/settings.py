@@ -16,6 +16,10 @@ from tests.stack import STACK_ENABLED, boot_stack_for_settings  # noqa: E402
 if STACK_ENABLED:
     # A worker killed mid-task must get its message back quickly in the failure tests.
     os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "5")
+    os.environ.setdefault("CELERY_UNACKED_RESTORE_INTERVAL", "1")
+    # Small parts, so modest test files already go up as multipart uploads.
+    os.environ.setdefault("ARTIFACT_S3_MULTIPART_THRESHOLD", str(5 * 1024 * 1024))
+    os.environ.setdefault("ARTIFACT_S3_MULTIPART_CHUNKSIZE", str(5 * 1024 * 1024))
 boot_stack_for_settings()
 
 from config.settings import *  # noqa: E402,F403

@@ -217,6 +217,7 @@ class TcpProxy:
                 return  # the listener was closed: the dependency is 'gone'
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+                upstream.settimeout(None)  # idle broker connections must stay open
             except OSError:
                 client.close()
                 continue

@@ -25,15 +25,20 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The outbox: which task runs this job, and when it was handed to the broker. A job
+    # still queued and never handed over (the broker was down) is sent again later.
+    task_name = models.CharField(max_length=200, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "dispatched_at"], name="job_outbox")]
 
     def __str__(self):
         return f"{self.kind} job {self.pk} ({self.status})"
 
-    KIND_LABELS = {"artifact_scan": "Pickle scan"}
+    KIND_LABELS = {"artifact_scan": "Pickle scan", "storage_purge": "Storage clean-up"}
 
     @property
     def label(self) -> str:

@@ -1,3 +1,4 @@
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -6,10 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import access, audit
-from registry import storage
+from registry import dispatch, storage
 from registry.models import (
     Artifact,
-    Job,
     Metric,
     ModelVersion,
     Param,
@@ -90,8 +90,26 @@ def version_create(*, actor, registered_model: RegisteredModel, data: VersionInp
         version = _write_version(actor, registered_model, data, stored)
     except BaseException:
         storage.delete_quietly((s.storage_name for s in stored), prefix=prefix)
+        if data.files:
+            _queue_storage_purge(actor, registered_model, prefix)
         raise
     return version
+
+
+def _queue_storage_purge(actor, registered_model, prefix: str) -> None:
+    """Make sure nothing of a failed upload stays in storage, even if the storage was
+    unreachable just now (an interrupted S3 multipart upload leaves parts behind)."""
+    from registry.tasks import purge_storage_prefix
+
+    with contextlib.suppress(Exception), transaction.atomic():
+        dispatch.job_queue(
+            task=purge_storage_prefix,
+            kind="storage_purge",
+            actor=actor,
+            registered_model_id=registered_model.pk,
+            message="Removing a failed upload's files",
+            result={"prefix": prefix},
+        )
 
 
 def _write_version(actor, registered_model, data: VersionInput, stored) -> ModelVersion:
@@ -148,14 +166,14 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
         RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
         job = None
         if any(a.scan_status == Artifact.ScanStatus.PENDING for a in artifacts):
-            job = Job.objects.create(
+            job = dispatch.job_queue(
+                task=scan_version_artifacts,
                 kind="artifact_scan",
-                created_by=actor,
+                actor=actor,
                 registered_model_id=model.pk,
                 model_version_id=version.pk,
                 message="Waiting for the scanner",
             )
-            transaction.on_commit(lambda: scan_version_artifacts.delay(job.pk))
         audit.record(
             actor=actor,
             action="version.create",
