@@ -18,7 +18,7 @@ def _check_database():
 
 
 def _check_broker():
-    if not settings.CELERY_BROKER_URL:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         return "in process"
     from config.celery import app
 

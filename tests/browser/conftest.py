@@ -5,6 +5,7 @@ browser test is skipped with a reason that says how to install it, never passed.
 """
 
 import os
+import tempfile
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,13 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 PASSWORD = "pw-for-tests-1"  # make_user's default
 TIMEOUT_MS = 15_000
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed with ATTEST_UPDATE_SCREENSHOTS=1; ordinary runs
+# write them to a scratch folder so the working tree stays clean.
+SCREENSHOT_DIR = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("ATTEST_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "attest-screenshots"
+)
 
 
 def _chromium_or_skip() -> str:
