@@ -6,9 +6,10 @@ subquery decides visibility for models, versions, artifacts and anything added l
 This module imports nothing from `registry`; it finds the guarded model by the path.
 """
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models.lookups import In
 from guardian.shortcuts import assign_perm, remove_perm
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
@@ -67,7 +68,15 @@ class RestrictedQuerySet(models.QuerySet):
             model_cls = model_cls._meta.get_field(part).related_model
         return path, model_cls
 
-    def restrict(self, user, action: str = "view"):
+    def restrict(self, user, action: str = "view", *, few_rows: bool = False):
+        """The rows `user` may `action`: one query, the guarded id tested `IN` a subquery
+        over the user's and their groups' object grants. No grant, no row.
+
+        `few_rows=True` is for callers that have already narrowed the query to a handful
+        of rows (a detail page, a permission check): the subquery is then correlated, so
+        each row's own grants are looked up by index instead of collecting every grant the
+        user holds first, which costs milliseconds per query at 25,000 granted objects.
+        Both forms select exactly the same rows."""
         path, guarded = self._guarded()
         codenames = _codenames_granting(action, guarded)
         if user is None or not user.is_authenticated or not user.is_active:
@@ -77,17 +86,46 @@ class RestrictedQuerySet(models.QuerySet):
         app_label = guarded._meta.app_label
         if user.is_superuser or any(user.has_perm(f"{app_label}.{c}") for c in codenames):
             return self  # a model-wide grant (registry admins, or an explicit global grant)
+        # Permission and group ids come from subqueries rather than joins, so each grant
+        # table is read as index ranges (user or group, permission) with no per-row join.
+        permissions = Permission.objects.filter(
+            content_type__app_label=app_label,
+            content_type__model=guarded._meta.model_name,
+            codename__in=codenames,
+        ).values("pk")
+        groups = Group.user_set.through.objects.filter(user_id=user.pk).values("group_id")
         user_grants = get_user_obj_perms_model(guarded).objects.filter(
-            user=user, permission__codename__in=codenames
+            user_id=user.pk, permission_id__in=permissions
         )
         group_grants = get_group_obj_perms_model(guarded).objects.filter(
-            group__user=user, permission__codename__in=codenames
+            group_id__in=groups, permission_id__in=permissions
         )
-        lookup = f"{path}__in" if path else "pk__in"
+        target = path or "pk"
+        if few_rows:
+            user_grants = user_grants.filter(content_object_id=models.OuterRef(target))
+            group_grants = group_grants.filter(content_object_id=models.OuterRef(target))
         return self.filter(
-            models.Q(**{lookup: user_grants.values("content_object_id")})
-            | models.Q(**{lookup: group_grants.values("content_object_id")})
+            models.Q(ScanIn(models.F(target), user_grants.values("content_object_id")))
+            | models.Q(ScanIn(models.F(target), group_grants.values("content_object_id")))
         )
+
+
+class ScanIn(In):
+    """`lhs IN (subquery)`, written so that SQLite can page through a sort index.
+
+    SQLite assumes an IN (subquery) yields about 25 rows, so when the left side is a row id
+    it fetches every listed row and sorts them all, even to show 25 of 25,000. In a sliced
+    (paged) query the left side is written `+lhs`, which SQLite cannot use to look rows
+    up: it walks the index of the ORDER BY instead, tests each row against the list and
+    stops at the end of the page. Counts and other unsliced queries keep the plain form, so
+    they can still start from the list. Other databases get the plain form (PostgreSQL
+    plans from statistics)."""
+
+    def process_lhs(self, compiler, connection, lhs=None):
+        sql, params = super().process_lhs(compiler, connection, lhs)
+        if connection.vendor == "sqlite" and compiler.query.is_sliced:
+            sql = f"+{sql}"
+        return sql, params
 
 
 class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
@@ -96,7 +134,8 @@ class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
 
 def allows(user, obj, action: str) -> bool:
     """True if `user` may do `action` on `obj` (through the same filter as every list)."""
-    return type(obj)._default_manager.filter(pk=obj.pk).restrict(user, action).exists()
+    manager = type(obj)._default_manager
+    return manager.filter(pk=obj.pk).restrict(user, action, few_rows=True).exists()
 
 
 def require(user, obj, action: str) -> None:

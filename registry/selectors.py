@@ -1,7 +1,8 @@
 """Reads with rules. Each starts from the permission-filtered queryset, restrict()."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Value
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -23,69 +24,89 @@ DEFAULT_MODEL_SORT = "-updated"
 LIVE_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
 
-def models_visible(user, action: str = "view"):
-    return RegisteredModel.objects.restrict(user, action)
+def models_visible(user, action: str = "view", *, few_rows: bool = False):
+    """Registered models `user` may `action`; `few_rows` when the caller narrows the query
+    to a handful of rows itself (see RestrictedQuerySet.restrict)."""
+    return RegisteredModel.objects.restrict(user, action, few_rows=few_rows)
+
+
+def _model_ids_in(subquery):
+    """`pk IN (subquery)`, pageable by a sort index on SQLite (see access.ScanIn)."""
+    return access.ScanIn(F("pk"), subquery)
 
 
 def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""):
-    """The model list: search, filters and a sort, over what `user` may see."""
-    qs = models_visible(user).select_related("team", "created_by")
+    """The model list: search, filters and a sort, over what `user` may see.
+
+    Filters that pick a minority of models are `pk IN (subquery)` over an index, so a count
+    can start from the short list and a page can test each row against it; a filter that
+    nearly every model passes (stage None, a framework) is tested per row through an
+    index instead. The denormalised search text is never shown, so it is not loaded."""
+    qs = models_visible(user).select_related("team", "created_by").defer("search_text")
     terms = query_terms(q)
     if terms:
-        qs = qs.filter(id__in=matching_ids_sql(terms))
-    if stage in Stage.values:
+        qs = qs.filter(_model_ids_in(matching_ids_sql(terms)))
+    if stage == Stage.NONE:  # every version starts in None: most models have one
         qs = qs.filter(
             Exists(ModelVersion.objects.filter(registered_model=OuterRef("pk"), stage=stage))
         )
+    elif stage in Stage.values:
+        live = ModelVersion.objects.filter(stage=stage).values("registered_model_id")
+        qs = qs.filter(_model_ids_in(live))
     if team:
         qs = qs.filter(team__name=team)
     if tag:
         key, _, value = tag.partition("=")
-        tags = ModelTag.objects.filter(registered_model=OuterRef("pk"), key=key.strip())
+        tags = ModelTag.objects.filter(key=key.strip())
         if value:
             tags = tags.filter(value=value.strip())
-        qs = qs.filter(Exists(tags))
+        qs = qs.filter(_model_ids_in(tags.values("registered_model_id")))
     if framework:
-        qs = qs.filter(
-            Exists(
-                ModelVersion.objects.filter(
-                    registered_model=OuterRef("pk"), framework__iexact=framework.strip()
-                )
-            )
+        # Case-insensitive, through the (registered_model, lower(framework)) index.
+        versions = ModelVersion.objects.alias(framework_ci=Lower("framework")).filter(
+            registered_model=OuterRef("pk"), framework_ci=Lower(Value(framework.strip()))
         )
+        qs = qs.filter(Exists(versions))
     order = MODEL_SORTS.get(sort, MODEL_SORTS[DEFAULT_MODEL_SORT])
-    return qs.order_by(order, "pk").prefetch_related(
+    # The tie-break runs the same way as the sort, so one index serves both.
+    tie_break = "-pk" if order.startswith("-") else "pk"
+    return qs.order_by(order, tie_break).prefetch_related(
         "tags",
         Prefetch(
             "versions",
-            queryset=ModelVersion.objects.filter(stage__in=LIVE_STAGES).order_by("-version"),
+            queryset=ModelVersion.objects.filter(stage__in=LIVE_STAGES)
+            .only("id", "registered_model_id", "version", "stage")
+            .order_by("-version"),
             to_attr="live_versions",
         ),
     )
 
 
 def teams_visible(user):
-    """Teams that own at least one model the user can see (for the team filter)."""
-    return (
-        Group.objects.filter(registered_models__in=models_visible(user).values("pk"))
-        .exclude(name__in=access.ROLES)
-        .distinct()
-        .order_by("name")
-    )
+    """Teams that own at least one model the user can see (for the team filter).
+
+    One EXISTS per team (there are few), each answered from the team index: the first
+    visible model of a team ends its search."""
+    visible = models_visible(user).filter(team_id=OuterRef("pk"))
+    return Group.objects.filter(Exists(visible)).exclude(name__in=access.ROLES).order_by("name")
 
 
 def model_get(user, name: str, action: str = "view") -> RegisteredModel:
     """404 unless the user can see it; 403 (PermissionDenied) if they may see but not act."""
-    model = get_object_or_404(models_visible(user).select_related("team", "created_by"), name=name)
+    visible = models_visible(user, few_rows=True).select_related("team", "created_by")
+    model = get_object_or_404(visible, name=name)
     if action != "view":
         access.require(user, model, action)
     return model
 
 
 def model_versions(user, model: RegisteredModel):
+    """Versions of one model, newest first, if the user can see it. Restricting the model
+    (one row) rather than each version keeps the count and the page on the
+    (registered_model, version) index however many versions there are."""
+    visible = models_visible(user, few_rows=True).filter(pk=model.pk).values("pk")
     return (
-        ModelVersion.objects.restrict(user)
-        .filter(registered_model=model)
+        ModelVersion.objects.filter(registered_model__in=visible)
         .select_related("created_by", "registered_model")
         .prefetch_related(Prefetch("metrics", queryset=Metric.objects.filter(dataset="")))
         .order_by("-version")
@@ -94,8 +115,6 @@ def model_versions(user, model: RegisteredModel):
 
 def key_metric_names(model: RegisteredModel, limit: int = 3) -> list[str]:
     """The overall metrics most versions of this model report, for the versions table."""
-    from django.db.models import Count
-
     rows = (
         Metric.objects.filter(model_version__registered_model=model, dataset="")
         .values("name")
@@ -107,7 +126,9 @@ def key_metric_names(model: RegisteredModel, limit: int = 3) -> list[str]:
 
 def version_get(user, name: str, number: int, action: str = "view") -> ModelVersion:
     version = get_object_or_404(
-        ModelVersion.objects.restrict(user).select_related("registered_model__team", "created_by"),
+        ModelVersion.objects.restrict(user, few_rows=True).select_related(
+            "registered_model__team", "created_by"
+        ),
         registered_model__name=name,
         version=number,
     )
@@ -118,7 +139,9 @@ def version_get(user, name: str, number: int, action: str = "view") -> ModelVers
 
 def artifact_get(user, name: str, number: int, artifact_id: int) -> Artifact:
     return get_object_or_404(
-        Artifact.objects.restrict(user).select_related("model_version__registered_model"),
+        Artifact.objects.restrict(user, few_rows=True).select_related(
+            "model_version__registered_model"
+        ),
         pk=artifact_id,
         model_version__version=number,
         model_version__registered_model__name=name,
@@ -129,7 +152,8 @@ def job_get(user, job_id: int) -> Job:
     """A job is visible to whoever can see what it works on (or, if nothing, who started it)."""
     job = get_object_or_404(Job, pk=job_id)
     if job.model_version_id is not None:
-        if not ModelVersion.objects.restrict(user).filter(pk=job.model_version_id).exists():
+        visible = ModelVersion.objects.restrict(user, few_rows=True)
+        if not visible.filter(pk=job.model_version_id).exists():
             raise Http404
     elif job.created_by_id != user.pk:
         raise Http404

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from governance.access import RestrictedManager
@@ -52,6 +54,14 @@ class RegisteredModel(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # Sort by version count.
+            models.Index(fields=["latest_version_number"], name="model_latest_version"),
+            # A narrow copy of (id, team) for queries that start from a list of granted ids
+            # (counts, the team filter): on SQLite a lookup by id would otherwise read the
+            # wide row (description, search text) just to confirm it exists.
+            models.Index(fields=["id", "team"], name="model_id_team"),
+        ]
         permissions = [
             ("approve_registeredmodel", "Can approve stage transitions"),
             ("manage_registeredmodel", "Can manage access"),
@@ -147,6 +157,10 @@ class ModelVersion(models.Model):
         indexes = [
             models.Index(fields=["registered_model", "stage"], name="version_model_stage"),
             models.Index(fields=["stage", "registered_model"], name="version_stage_model"),
+            # The case-insensitive framework filter, one probe per model.
+            models.Index(
+                F("registered_model"), Lower("framework"), name="version_model_framework_ci"
+            ),
         ]
 
     LINEAGE_FIELDS = (

@@ -5,8 +5,8 @@ browser test is skipped with a reason that says how to install it, never passed.
 """
 
 import os
-import tempfile
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
