@@ -18,6 +18,9 @@ ROLE_APPROVERS = "Approvers"
 ROLE_AUDITORS = "Auditors"
 ROLE_REGISTRY_ADMINS = "Registry admins"
 ROLES = (ROLE_DATA_SCIENTISTS, ROLE_APPROVERS, ROLE_AUDITORS, ROLE_REGISTRY_ADMINS)
+ROLE_COMPLIANCE = "Compliance"
+# Groups that say what someone may do, as opposed to teams that own models.
+SYSTEM_GROUPS = (*ROLES, ROLE_COMPLIANCE)
 
 ACTIONS = ("view", "change", "approve", "manage")
 WRITE_ACTIONS = frozenset({"change", "approve", "manage"})
@@ -86,19 +89,18 @@ class RestrictedQuerySet(models.QuerySet):
         app_label = guarded._meta.app_label
         if user.is_superuser or any(user.has_perm(f"{app_label}.{c}") for c in codenames):
             return self  # a model-wide grant (registry admins, or an explicit global grant)
-        # Permission and group ids come from subqueries rather than joins, so each grant
-        # table is read as index ranges (user or group, permission) with no per-row join.
+        # Permission ids come from a subquery rather than a join, so each grant table is
+        # read as index ranges (user or group, permission) with no per-row join.
         permissions = Permission.objects.filter(
             content_type__app_label=app_label,
             content_type__model=guarded._meta.model_name,
             codename__in=codenames,
         ).values("pk")
-        groups = Group.user_set.through.objects.filter(user_id=user.pk).values("group_id")
         user_grants = get_user_obj_perms_model(guarded).objects.filter(
             user_id=user.pk, permission_id__in=permissions
         )
         group_grants = get_group_obj_perms_model(guarded).objects.filter(
-            group_id__in=groups, permission_id__in=permissions
+            group__user=user, permission_id__in=permissions
         )
         target = path or "pk"
         if few_rows:
@@ -118,12 +120,20 @@ class ScanIn(In):
     (paged) query the left side is written `+lhs`, which SQLite cannot use to look rows
     up: it walks the index of the ORDER BY instead, tests each row against the list and
     stops at the end of the page. Counts and other unsliced queries keep the plain form, so
-    they can still start from the list. Other databases get the plain form (PostgreSQL
-    plans from statistics)."""
+    they can start from the list, unless `probe_only` says another list in the query is
+    the one to start from (a search filter under the permission filter: counting what the
+    user may see and testing each against the matches costs what the user may see, not
+    what matched). Other databases get the plain form: PostgreSQL plans from statistics."""
+
+    def __init__(self, lhs, rhs, *, probe_only: bool = False):
+        if isinstance(rhs, models.QuerySet):
+            rhs = rhs.query  # as `field__in=queryset` does: its ordering is dropped
+        super().__init__(lhs, rhs)
+        self.probe_only = probe_only
 
     def process_lhs(self, compiler, connection, lhs=None):
         sql, params = super().process_lhs(compiler, connection, lhs)
-        if connection.vendor == "sqlite" and compiler.query.is_sliced:
+        if connection.vendor == "sqlite" and (self.probe_only or compiler.query.is_sliced):
             sql = f"+{sql}"
         return sql, params
 

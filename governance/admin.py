@@ -4,9 +4,16 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from governance import audit
+from governance import access, audit
 from governance.admin_site import registry_admin_site
-from governance.models import AccountExpiry, AuditEvent
+from governance.models import (
+    AccountExpiry,
+    ApprovalPolicy,
+    AuditEvent,
+    Decision,
+    ProtectedAlias,
+    TransitionRequest,
+)
 
 
 def admin_snapshot(obj) -> dict:
@@ -101,6 +108,114 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("id", "occurred_at", "actor_username", "action", "target_repr", "source")
     list_filter = ("action", "source")
     search_fields = ("actor_username", "target_repr", "request_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RegistryAdminOnlyMixin:
+    """Lifecycle settings belong to registry admins as a role, whatever Django model
+    permissions their group carries (the admin site itself is closed to everyone else)."""
+
+    def has_module_permission(self, request):
+        return access.is_registry_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_registry_admin(request.user)
+
+    def has_add_permission(self, request):
+        return access.is_registry_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return access.is_registry_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return access.is_registry_admin(request.user)
+
+
+@admin.register(ApprovalPolicy, site=registry_admin_site)
+class ApprovalPolicyAdmin(AuditedAdminMixin, RegistryAdminOnlyMixin, admin.ModelAdmin):
+    """Edits apply to requests opened afterwards: an open request keeps the policy it was
+    opened under (TransitionRequest.policy)."""
+
+    list_display = (
+        "target_stage",
+        "risk_class",
+        "required_approvals",
+        "groups",
+        "require_model_card",
+        "require_risk_class",
+        "required_metrics",
+        "sla_hours",
+    )
+    list_filter = ("target_stage", "risk_class")
+    filter_horizontal = ("required_groups",)
+    ordering = ("target_stage", "risk_class")
+
+    @admin.display(description="Required groups")
+    def groups(self, obj):
+        return ", ".join(g.name for g in obj.required_groups.all()) or "–"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("required_groups")
+
+
+@admin.register(ProtectedAlias, site=registry_admin_site)
+class ProtectedAliasAdmin(AuditedAdminMixin, RegistryAdminOnlyMixin, admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+
+
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    extra = 0
+    can_delete = False
+    fields = ("approver_username", "approver_groups", "outcome", "reason", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TransitionRequest, site=registry_admin_site)
+class TransitionRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests change only through the lifecycle services (their audited
+    decisions); the admin lists them for oversight."""
+
+    list_display = (
+        "id",
+        "model_version",
+        "target_stage",
+        "kind",
+        "status",
+        "requested_by",
+        "created_at",
+        "decided_at",
+    )
+    list_filter = ("status", "target_stage", "kind")
+    search_fields = ("model_version__registered_model__name", "justification")
+    date_hierarchy = "created_at"
+    inlines = [DecisionInline]
+    list_select_related = ("model_version__registered_model", "requested_by")
+
+    def has_module_permission(self, request):
+        return access.is_registry_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_registry_admin(request.user)
 
     def has_add_permission(self, request):
         return False

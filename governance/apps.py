@@ -5,9 +5,14 @@ from django.db.models.signals import post_migrate
 def _ensure_roles(**kwargs):
     from django.apps import apps
 
-    from governance.roles import ensure_roles
+    from governance.roles import ensure_default_policies, ensure_roles
 
     ensure_roles(apps)
+    if apps.is_installed("governance"):
+        from django.db import connection
+
+        if "governance_approvalpolicy" in connection.introspection.table_names():
+            ensure_default_policies(apps)
 
 
 class GovernanceConfig(AppConfig):
@@ -15,7 +20,7 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self):
-        from governance import signals  # noqa: F401  (auth and celery hooks)
+        from governance import card_gate, signals, webhook_tasks, webhooks  # noqa: F401  (gates, auth and celery hooks)  # noqa: F401  (audit event -> deliveries)
 
         # After every migrate or test flush; registry's permissions must exist first,
         # so this listens for the registry app's signal (it comes after auth's).

@@ -33,3 +33,35 @@ def ensure_roles(apps) -> None:
                 content_type__app_label=app_label, codename__in=codenames
             )
             group.permissions.add(*perms)
+
+
+DEFAULT_POLICIES = [
+    # stage, risk class, approvals, groups, require model card, SLA hours
+    ("Staging", "any", 1, [], False, 72),
+    ("Production", "any", 1, [], False, 72),
+    ("Production", "high", 2, ["Compliance"], True, 120),
+]
+DEFAULT_PROTECTED_ALIASES = ("champion", "production")
+
+
+def ensure_default_policies(apps) -> None:
+    """A sensible default out of the box: one approval for Staging and Production, two for
+    a high-risk model's Production (one from Compliance, with a complete model card), and
+    the protected aliases 'champion' and 'production'. Existing rows are left alone."""
+    Group = apps.get_model("auth", "Group")
+    Policy = apps.get_model("governance", "ApprovalPolicy")
+    ProtectedAlias = apps.get_model("governance", "ProtectedAlias")
+    for stage, risk, approvals, groups, card, sla in DEFAULT_POLICIES:
+        policy, created = Policy.objects.get_or_create(
+            target_stage=stage,
+            risk_class=risk,
+            defaults={
+                "required_approvals": approvals,
+                "require_model_card": card,
+                "sla_hours": sla,
+            },
+        )
+        if created:
+            policy.required_groups.set([Group.objects.get_or_create(name=g)[0] for g in groups])
+    for name in DEFAULT_PROTECTED_ALIASES:
+        ProtectedAlias.objects.get_or_create(name=name)

@@ -96,8 +96,22 @@ def _stack_worker_running(request):
     """In stack mode every test that may queue work gets the running worker."""
     from tests.stack import STACK_ENABLED
 
-    if STACK_ENABLED and "transactional_db" in request.fixturenames:
+    if not STACK_ENABLED:
+        yield
+        return
+    if "transactional_db" in request.fixturenames:
         request.getfixturevalue("stack_worker")
+        yield
+        return
+    # A test inside a rolled-back transaction: no worker could see its rows, so tasks it
+    # triggers (e.g. through django_capture_on_commit_callbacks) run in this process.
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
 
 
 def wait_for_job(job_id: int, timeout: float = 60):

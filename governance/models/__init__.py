@@ -1,4 +1,25 @@
 from governance.models.accounts import AccountExpiry
 from governance.models.audit import AuditChainHead, AuditEvent
+from governance.models.lifecycle import (
+    ApprovalPolicy,
+    Decision,
+    ProtectedAlias,
+    RequestComment,
+    TransitionRequest,
+)
+from governance.models.tokens import PersonalToken
+from governance.models.webhooks import Webhook, WebhookDelivery
 
-__all__ = ["AccountExpiry", "AuditChainHead", "AuditEvent"]
+__all__ = [
+    "AccountExpiry",
+    "ApprovalPolicy",
+    "AuditChainHead",
+    "AuditEvent",
+    "Decision",
+    "PersonalToken",
+    "ProtectedAlias",
+    "RequestComment",
+    "TransitionRequest",
+    "Webhook",
+    "WebhookDelivery",
+]

@@ -1,0 +1,80 @@
+"""Webhook endpoints and their deliveries (signed like MLflow's webhooks)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+EVENTS = [
+    ("model.created", "Model created"),
+    ("version.created", "Version created"),
+    ("transition.requested", "Transition requested"),
+    ("transition.approved", "Transition approved"),
+    ("transition.rejected", "Transition rejected"),
+    ("stage.changed", "Stage changed"),
+    ("alias.set", "Alias set"),
+    ("alias.removed", "Alias removed"),
+    ("card.changed", "Model card changed"),
+    ("report.ready", "Report ready"),
+    ("webhook.test", "Test delivery"),
+]
+
+
+class Webhook(models.Model):
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=1000)
+    # Used to sign deliveries (HMAC needs the secret itself, so it cannot be hashed).
+    secret = models.CharField(max_length=200, editable=False)
+    events = models.JSONField(default=list)
+    # One model's events, or (registry admins only) every model's when empty.
+    registered_model = models.ForeignKey(
+        "registry.RegisteredModel",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+    )
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("webhook-detail", args=[self.pk])
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.event} → {self.webhook}"

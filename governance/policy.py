@@ -1,0 +1,115 @@
+"""Which approval policy applies, and the gates a version must pass before it moves."""
+
+from dataclasses import dataclass
+
+from governance.models import ApprovalPolicy
+from governance.models.lifecycle import RISK_ANY
+
+# Gates that other parts of the system plug in: name -> callable(version, policy) -> Gate.
+# The model-card gate registers itself here when model cards are installed.
+EXTRA_GATES: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    passed: bool
+    reason: str
+
+
+def policy_for(target_stage: str, risk_class: str) -> ApprovalPolicy | None:
+    policies = ApprovalPolicy.objects.filter(
+        target_stage=target_stage, risk_class__in=[risk_class, RISK_ANY]
+    ).prefetch_related("required_groups")
+    by_risk = {p.risk_class: p for p in policies}
+    return by_risk.get(risk_class) or by_risk.get(RISK_ANY)
+
+
+def policy_snapshot(policy: ApprovalPolicy | None) -> dict:
+    if policy is None:
+        return {
+            "required_approvals": 1,
+            "required_groups": [],
+            "required_metrics": [],
+            "require_model_card": False,
+            "require_risk_class": True,
+            "sla_hours": 72,
+            "policy": "built-in fallback",
+        }
+    return {
+        "policy": str(policy),
+        "required_approvals": policy.required_approvals,
+        "required_groups": sorted(g.name for g in policy.required_groups.all()),
+        "required_metrics": policy.metric_names,
+        "require_model_card": policy.require_model_card,
+        "require_risk_class": policy.require_risk_class,
+        "sla_hours": policy.sla_hours,
+    }
+
+
+def evaluate_gates(version, snapshot: dict) -> list[Gate]:
+    artifacts = list(version.artifacts.all())
+    unhashed = [a.path for a in artifacts if len(a.sha256) != 64]
+    gates = [
+        Gate(
+            "Artifacts hashed",
+            bool(artifacts) and not unhashed,
+            "every artifact has a SHA-256"
+            if artifacts and not unhashed
+            else (
+                "the version has no artifacts"
+                if not artifacts
+                else f"no hash for {', '.join(unhashed)}"
+            ),
+        )
+    ]
+    not_clean = [
+        f"{a.path} ({a.get_scan_status_display().lower()})"
+        for a in artifacts
+        if a.scan_status not in ("clean", "not_applicable")
+    ]
+    gates.append(
+        Gate(
+            "Artifacts scanned clean",
+            not not_clean,
+            "no artifact is flagged or waiting for its scan"
+            if not not_clean
+            else f"not clean yet: {', '.join(not_clean)}",
+        )
+    )
+    required = snapshot.get("required_metrics", [])
+    if required:
+        present = {m.name for m in version.metrics.all()}
+        missing = [m for m in required if m not in present]
+        gates.append(
+            Gate(
+                "Required metrics present",
+                not missing,
+                f"reports {', '.join(required)}"
+                if not missing
+                else f"missing {', '.join(missing)}",
+            )
+        )
+    if snapshot.get("require_risk_class", True):
+        risk = version.registered_model.risk_class
+        gates.append(
+            Gate(
+                "Risk class set",
+                risk != "unclassified",
+                f"risk class is {risk}"
+                if risk != "unclassified"
+                else "set the model's risk class first",
+            )
+        )
+    if snapshot.get("require_model_card"):
+        card_gate = EXTRA_GATES.get("model_card")
+        gates.append(
+            card_gate(version, snapshot)
+            if card_gate
+            else Gate("Model card complete", False, "model cards are not available yet")
+        )
+    return gates
+
+
+def failing(gates: list[Gate]) -> list[Gate]:
+    return [g for g in gates if not g.passed]

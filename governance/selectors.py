@@ -1,0 +1,290 @@
+"""Reads with rules for the lifecycle pages. Each starts from restrict(): no grant, no row."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
+from django.db.models.functions import Lower
+from django.shortcuts import get_object_or_404
+from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
+
+from governance import access
+from governance.models import Decision, ProtectedAlias, TransitionRequest
+from governance.policy import Gate, evaluate_gates, failing, policy_for, policy_snapshot
+from governance.services.transitions import GATED, check_four_eyes, policy_satisfied
+from registry.models import ModelAlias, ModelVersion, RegisteredModel, RiskClass, Stage
+
+PENDING = TransitionRequest.Status.PENDING
+QUEUE_SCOPES = {"": "Awaiting my decision", "all": "All pending on my models"}
+
+
+# --- One request ----------------------------------------------------------------------
+
+
+def request_get(user, pk: int) -> TransitionRequest:
+    """A request the user may see (anyone who can view its model); 404 otherwise."""
+    visible = TransitionRequest.objects.restrict(user, few_rows=True).select_related(
+        "model_version__registered_model__team", "model_version__created_by", "requested_by"
+    )
+    return get_object_or_404(visible, pk=pk)
+
+
+def require_decider(user, request: TransitionRequest) -> None:
+    """PermissionDenied (403) unless `user` holds approve on the model and the four-eyes
+    rule lets them decide. Whether the request is still open is the service's question."""
+    access.require(user, request.model_version.registered_model, "approve")
+    check_four_eyes(user, request)
+
+
+def decision_refusal(user, request: TransitionRequest, decisions: list[Decision]) -> str | None:
+    """Why `user` cannot decide `request` now, or None if they can (for the page)."""
+    try:
+        check_four_eyes(user, request)  # first: the requester should read why, not "no grant"
+        require_decider(user, request)
+    except PermissionDenied as exc:
+        return str(exc)
+    if not request.is_pending:
+        return f"This request is {request.get_status_display().lower()}."
+    if any(d.approver_id == user.pk for d in decisions):
+        return "You have already decided on this request."
+    return None
+
+
+def can_comment(user, request: TransitionRequest) -> bool:
+    """The requester and the model's approvers talk on a request; auditors only read."""
+    if access.is_auditor(user):
+        return False
+    return request.requested_by_id == user.pk or access.allows(
+        user, request.model_version.registered_model, "approve"
+    )
+
+
+def require_commenter(user, request: TransitionRequest) -> None:
+    if not can_comment(user, request):
+        raise PermissionDenied("Only the requester and the model's approvers can comment.")
+
+
+def require_requester(user, request: TransitionRequest) -> None:
+    if access.is_auditor(user) or request.requested_by_id != user.pk:
+        raise PermissionDenied("Only the person who opened a request can withdraw it.")
+
+
+@dataclass
+class Progress:
+    done: bool
+    summary: str
+    approvals: int
+    needed: int
+    required_groups: list[str]
+    missing_groups: list[str] = field(default_factory=list)
+
+
+def request_progress(request: TransitionRequest, decisions: list[Decision]) -> Progress:
+    approvals = [d for d in decisions if d.outcome == Decision.Outcome.APPROVE]
+    done, summary = policy_satisfied(request.policy, approvals)
+    groups = list(request.policy.get("required_groups", []))
+    return Progress(
+        done=done,
+        summary=summary,
+        approvals=len({d.approver_username for d in approvals}),
+        needed=request.policy.get("required_approvals", 1),
+        required_groups=groups,
+        missing_groups=[g for g in groups if not any(g in d.approver_groups for d in approvals)],
+    )
+
+
+def request_gates(request: TransitionRequest) -> list[Gate]:
+    """The gates of the request's policy snapshot, evaluated on the version as it is now."""
+    return evaluate_gates(request.model_version, request.policy)
+
+
+# --- The approval queue ---------------------------------------------------------------
+
+
+def _awaiting(queryset, user):
+    """Requests `user` can still decide: not their own, not on a version they uploaded,
+    and not already decided by them."""
+    decided = Decision.objects.filter(request=OuterRef("pk"), approver_id=user.pk)
+    return queryset.exclude(
+        Q(requested_by_id=user.pk) | Q(model_version__created_by_id=user.pk)
+    ).exclude(Exists(decided))
+
+
+def approval_queue(user, *, model="", team="", stage="", risk="", scope=""):
+    """Pending requests on models `user` holds approve on (directly or through a group),
+    oldest first; by default only those they can still decide."""
+    qs = TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING)
+    if scope != "all":
+        qs = _awaiting(qs, user)
+    if model:
+        qs = qs.filter(model_version__registered_model__name__icontains=model.strip())
+    if team:
+        qs = qs.filter(model_version__registered_model__team__name=team)
+    if stage in GATED:
+        qs = qs.filter(target_stage=stage)
+    if risk in RiskClass.values:
+        qs = qs.filter(model_version__registered_model__risk_class=risk)
+    return (
+        qs.select_related(
+            "model_version__registered_model__team", "model_version__created_by", "requested_by"
+        )
+        .prefetch_related("model_version__artifacts", "model_version__metrics")
+        .order_by("created_at", "pk")
+    )
+
+
+def approval_count(user) -> int | None:
+    """How many requests await `user`'s decision: one COUNT query. None for auditors, who
+    approve nothing by construction."""
+    if not user.is_authenticated or access.is_auditor(user):
+        return None
+    return _awaiting(
+        TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING), user
+    ).count()
+
+
+def queue_teams(user):
+    """Teams owning a model the user may approve, for the team filter."""
+    approvable = RegisteredModel.objects.restrict(user, "approve").filter(team_id=OuterRef("pk"))
+    return Group.objects.filter(Exists(approvable)).exclude(name__in=access.ROLES).order_by("name")
+
+
+def gate_summary(request: TransitionRequest) -> dict:
+    """Pass/fail of the request's gates on its (prefetched) version, for a queue row."""
+    gates = evaluate_gates(request.model_version, request.policy)
+    blocked = failing(gates)
+    return {"total": len(gates), "failing": blocked, "passed": not blocked}
+
+
+# --- Per model and per version --------------------------------------------------------
+
+
+def pending_requests(user, *, model: RegisteredModel | None = None, version=None):
+    qs = TransitionRequest.objects.restrict(user, few_rows=True).filter(status=PENDING)
+    if version is not None:
+        qs = qs.filter(model_version_id=version.pk)
+    elif model is not None:
+        qs = qs.filter(model_version__registered_model_id=model.pk)
+    return qs.select_related("model_version", "requested_by").order_by("created_at", "pk")
+
+
+@dataclass
+class StageGates:
+    stage: str
+    snapshot: dict
+    gates: list[Gate]
+
+    @property
+    def passed(self) -> bool:
+        return not failing(self.gates)
+
+
+def version_stage_gates(version: ModelVersion) -> list[StageGates]:
+    """What each gated stage would ask of this version now: its policy and the gates."""
+    prefetch_related_objects([version], "artifacts", "metrics")
+    result = []
+    for stage in GATED:
+        if stage == version.stage:
+            continue
+        snapshot = policy_snapshot(policy_for(stage, version.registered_model.risk_class))
+        result.append(StageGates(stage, snapshot, evaluate_gates(version, snapshot)))
+    return result
+
+
+def protected_alias_names() -> set[str]:
+    return {name.lower() for name in ProtectedAlias.objects.values_list("name", flat=True)}
+
+
+def model_aliases(model: RegisteredModel, *, version: ModelVersion | None = None) -> list:
+    """The model's (or one version's) aliases, each marked `protected`."""
+    protected = protected_alias_names()
+    qs = ModelAlias.objects.filter(registered_model=model).select_related("model_version")
+    if version is not None:
+        qs = qs.filter(model_version=version)
+    rows = list(qs.order_by(Lower("alias")))
+    for row in rows:
+        row.protected = row.alias.lower() in protected
+    return rows
+
+
+def has_production_version(model: RegisteredModel) -> bool:
+    return model.versions.filter(stage=Stage.PRODUCTION).exists()
+
+
+def production_versions(model: RegisteredModel):
+    """The model's versions in Production (the caller has checked the model is visible)."""
+    return model.versions.filter(stage=Stage.PRODUCTION).order_by("-version")
+
+
+def version_by_number(model: RegisteredModel, number: int) -> ModelVersion | None:
+    """One version of a model the caller has already checked, or None."""
+    return model.versions.select_related("registered_model").filter(version=number).first()
+
+
+# --- Who holds what on a model ----------------------------------------------------------
+
+
+@dataclass
+class Holder:
+    kind: str  # "user" or "group"
+    pk: int
+    name: str
+    actions: list[str]
+    members: list[str] = field(default_factory=list)
+    is_auditor: bool = False
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind}:{self.pk}"
+
+
+def _actions(codenames) -> list[str]:
+    held = {c.split("_", 1)[0] for c in codenames}
+    return [a for a in access.ACTIONS if a in held]
+
+
+def model_access(model: RegisteredModel) -> dict:
+    """Direct grants to users and grants through groups (with their members)."""
+    users = get_users_with_perms(model, attach_perms=True, with_group_users=False)
+    auditor_ids = set(
+        Group.objects.filter(name=access.ROLE_AUDITORS).values_list("user__id", flat=True)
+    )
+    direct = sorted(
+        (
+            Holder(
+                "user",
+                u.pk,
+                u.get_username(),
+                _actions(perms),
+                is_auditor=u.pk in auditor_ids,
+            )
+            for u, perms in users.items()
+        ),
+        key=lambda h: h.name.lower(),
+    )
+    by_group = get_groups_with_perms(model, attach_perms=True)
+    groups = Group.objects.filter(pk__in=[g.pk for g in by_group]).prefetch_related(
+        Prefetch("user_set", queryset=_active_users())
+    )
+    perms = {g.pk: p for g, p in by_group.items()}
+    through = sorted(
+        (
+            Holder(
+                "group",
+                g.pk,
+                g.name,
+                _actions(perms[g.pk]),
+                members=[u.get_username() for u in g.user_set.all()],
+            )
+            for g in groups
+        ),
+        key=lambda h: h.name.lower(),
+    )
+    return {"direct": direct, "groups": through}
+
+
+def _active_users():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True).order_by("username")

@@ -1,0 +1,118 @@
+"""Archiving, emergency rollback and risk classification."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from governance import access, audit
+from governance.models import TransitionRequest
+from governance.policy import policy_for, policy_snapshot
+from governance.services.common import required_text, version_ref
+from governance.stages import move_to_stage
+from registry.models import ModelVersion, RegisteredModel, RiskClass, Stage
+from registry.search import build_search_text
+
+
+def version_archive(*, actor, version: ModelVersion, reason: str) -> ModelVersion:
+    access.require(actor, version.registered_model, "change")
+    reason = required_text(reason, "A reason")
+    with transaction.atomic():
+        version = (
+            ModelVersion.objects.select_for_update()
+            .select_related("registered_model")
+            .get(pk=version.pk)
+        )
+        if version.stage == Stage.ARCHIVED:
+            raise ValidationError(f"v{version.version} is already archived.")
+        before = version_ref(version)
+        move_to_stage(version, Stage.ARCHIVED, archive_previous=False)
+        audit.record(
+            actor=actor,
+            action="version.archive",
+            target=version,
+            before=before,
+            after=version_ref(version) | {"reason": reason},
+            registered_model_id=version.registered_model_id,
+            model_version_id=version.pk,
+        )
+    return version
+
+
+def emergency_rollback(
+    *, actor, registered_model: RegisteredModel, reason: str
+) -> TransitionRequest:
+    """Put the previous approved Production version back at once, archive the current one,
+    and open a post-hoc review that must be decided like any other request."""
+    access.require(actor, registered_model, "approve")
+    reason = required_text(reason, "A reason")
+    with transaction.atomic():
+        RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        versions = (
+            ModelVersion.objects.select_for_update()
+            .filter(registered_model=registered_model)
+            .select_related("registered_model")
+        )
+        current = versions.filter(stage=Stage.PRODUCTION).order_by("-version").first()
+        if current is None:
+            raise ValidationError("No version is in Production, so there is nothing to roll back.")
+        previous = (
+            versions.exclude(pk=current.pk)
+            .filter(production_approved_at__isnull=False)
+            .order_by("-production_approved_at")
+            .first()
+        )
+        if previous is None:
+            raise ValidationError("No earlier version was ever approved for Production.")
+        moved = move_to_stage(previous, Stage.PRODUCTION, archive_previous=True)
+        review = TransitionRequest.objects.create(
+            model_version=previous,
+            target_stage=Stage.PRODUCTION,
+            kind=TransitionRequest.Kind.POST_HOC,
+            requested_by=actor,
+            justification=f"Emergency rollback from v{current.version}: {reason}",
+            policy=policy_snapshot(policy_for(Stage.PRODUCTION, registered_model.risk_class)),
+        )
+        audit.record(
+            actor=actor,
+            action="version.emergency_rollback",
+            target=previous,
+            before={"production": current.version},
+            after={
+                "production": previous.version,
+                "archived": moved["archived"],
+                "reason": reason,
+                "review_request": review.pk,
+                "emergency": True,
+            },
+            registered_model_id=registered_model.pk,
+            model_version_id=previous.pk,
+        )
+    from governance.services.transitions import _notify
+
+    with transaction.atomic():
+        _notify(review, "opened", actor)
+    return review
+
+
+def model_risk_class_set(
+    *, actor, registered_model: RegisteredModel, risk_class: str, rationale: str
+) -> RegisteredModel:
+    access.require(actor, registered_model, "change")
+    rationale = required_text(rationale, "A rationale", field="rationale")
+    if risk_class not in RiskClass.values:
+        raise ValidationError({"risk_class": f"Choose one of {', '.join(RiskClass.values)}."})
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        before = {"risk_class": model.risk_class}
+        model.risk_class = risk_class
+        model.save(update_fields=["risk_class", "updated_at"])
+        model.search_text = build_search_text(model)
+        RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
+        audit.record(
+            actor=actor,
+            action="model.risk_class",
+            target=model,
+            before=before,
+            after={"risk_class": risk_class, "rationale": rationale},
+            registered_model_id=model.pk,
+        )
+    return model

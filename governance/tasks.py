@@ -1,0 +1,62 @@
+"""Governance background work: notifications, sent after commit by a worker."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from guardian.shortcuts import get_users_with_perms
+
+from governance.models import TransitionRequest
+from registry.services.jobs import job_finish, job_start
+
+
+def eligible_approvers(request: TransitionRequest) -> list:
+    version = request.model_version
+    users = (
+        get_users_with_perms(
+            version.registered_model,
+            only_with_perms_in=["approve_registeredmodel"],
+            with_group_users=True,
+        )
+        .filter(is_active=True)
+        .exclude(pk__in=[request.requested_by_id, version.created_by_id])
+    )
+    return [u for u in users if u.email]
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=30)
+def notify_transition(self, job_id: int) -> dict:
+    job = job_start(job_id)
+    if job is None:
+        return {"skipped": "job not found"}
+    request = (
+        TransitionRequest.objects.select_related("model_version__registered_model", "requested_by")
+        .filter(pk=job.result.get("request"))
+        .first()
+    )
+    if request is None:
+        job_finish(job_id, ok=True, message="The request no longer exists")
+        return {"sent": 0}
+    version = request.model_version
+    subject_line = f"{version.registered_model.name} v{version.version} → {request.target_stage}"
+    link = f"{settings.ATTEST_BASE_URL.rstrip('/')}{request.get_absolute_url()}"
+    if job.result.get("event") == "opened":
+        recipients = [u.email for u in eligible_approvers(request)]
+        subject = f"[Attest] Approval needed: {subject_line}"
+        body = (
+            f"{request.requested_by} asks to move {subject_line}.\n\n"
+            f"Justification: {request.justification}\n\nDecide: {link}\n"
+        )
+    else:
+        requester = request.requested_by
+        recipients = [requester.email] if requester and requester.email else []
+        subject = f"[Attest] {request.get_status_display()}: {subject_line}"
+        body = f"Your request was {request.get_status_display().lower()}.\n\nDetails: {link}\n"
+    if recipients:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    job_finish(
+        job_id,
+        ok=True,
+        message=f"Sent to {len(recipients)} recipient(s)",
+        result=job.result | {"recipients": len(recipients)},
+    )
+    return {"sent": len(recipients)}

@@ -1,0 +1,6 @@
+from governance.views.audit_urls import urlpatterns as audit_urls
+from governance.views.lifecycle_urls import urlpatterns as lifecycle_urls
+
+app_name = "governance"
+
+urlpatterns = [*lifecycle_urls, *audit_urls]

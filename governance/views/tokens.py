@@ -1,0 +1,109 @@
+"""The profile page's API tokens: create (shown once), list with last use, revoke; and the
+registry admins' list of everyone's tokens."""
+
+import contextlib
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from governance import access
+from governance.forms import add_service_errors
+from governance.models import PersonalToken
+from governance.tokens import all_tokens, token_create, token_revoke, tokens_for
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What will use it, e.g. “fraud training pipeline”.",
+        error_messages={"required": "Give the token a name."},
+    )
+    scope = forms.ChoiceField(
+        label="Access",
+        choices=PersonalToken.Scope.choices,
+        initial=PersonalToken.Scope.READ,
+        widget=forms.RadioSelect,
+        help_text="Read-write tokens can do what you can do; read-only ones only read.",
+    )
+    expires_at = forms.DateField(
+        label="Expires on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. Leave empty for a token that lasts until revoked.",
+    )
+
+    def clean_expires_at(self):
+        day = self.cleaned_data.get("expires_at")
+        if day is None:
+            return None
+        moment = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+        if moment <= timezone.now():
+            raise ValidationError("Choose a date in the future.")
+        return moment
+
+
+@require_http_methods(["GET", "POST"])
+def token_list(request):
+    form = TokenForm(request.POST or None)
+    created = None
+    status = 200
+    if request.method == "POST":
+        if access.is_auditor(request.user) and form.data.get("scope") == PersonalToken.Scope.WRITE:
+            form.add_error("scope", "Auditors can only hold read-only tokens.")
+        if form.is_valid():
+            try:
+                token, raw = token_create(
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    scope=form.cleaned_data["scope"],
+                    expires_at=form.cleaned_data["expires_at"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                created = {"token": token, "raw": raw}
+                form = TokenForm()
+        if form.errors:
+            status = 400
+    response = render(
+        request,
+        "governance/tokens.html",
+        {
+            "form": form,
+            "created": created,
+            "tokens": tokens_for(request.user),
+            "is_admin_view": False,
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"  # a new token is on this page once
+    return response
+
+
+@require_http_methods(["GET"])
+def token_list_all(request):
+    if not access.is_registry_admin(request.user):
+        raise PermissionDenied("Only registry admins see everyone's tokens.")
+    return render(
+        request,
+        "governance/tokens_all.html",
+        {"tokens": all_tokens(request.user).order_by("user__username", "-created_at")},
+    )
+
+
+@require_POST
+def token_revoke_view(request, pk):
+    if access.is_registry_admin(request.user):
+        token = get_object_or_404(PersonalToken.objects.select_related("user"), pk=pk)
+    else:
+        token = get_object_or_404(tokens_for(request.user), pk=pk)  # others' are 404
+    with contextlib.suppress(ValidationError):  # already revoked: nothing to do
+        token_revoke(actor=request.user, token=token)
+    target = request.POST.get("next")
+    if target == "all" and access.is_registry_admin(request.user):
+        return redirect("token-list-all")
+    return redirect("token-list")

@@ -1,0 +1,196 @@
+"""Webhooks: events from audited writes, MLflow's signature scheme, retries, SSRF refusal."""
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from governance import access, webhooks
+from governance.models import AuditEvent, Webhook, WebhookDelivery
+from governance.webhook_tasks import retry_due_webhooks
+from tests.conftest import client_for
+from tests.factories import make_version
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A loopback HTTP endpoint that records what it receives and answers `status`."""
+
+    def __init__(self, status=200):
+        self.status = status
+        self.received = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append((self.headers, body.decode()))  # case-insensitive
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.ATTEST_WEBHOOK_ALLOW_PRIVATE = True
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def verify(secret, headers, body) -> bool:
+    """How a receiver written for MLflow's webhooks checks a delivery."""
+    content = f"{headers['X-MLflow-Delivery-Id']}.{headers['X-MLflow-Timestamp']}.{body}"
+    digest = hmac.new(secret.encode(), content.encode(), hashlib.sha256).digest()
+    expected = "v1," + base64.b64encode(digest).decode()
+    return hmac.compare_digest(expected, headers["X-MLflow-Signature"])
+
+
+def test_version_created_is_delivered_signed(
+    django_capture_on_commit_callbacks, receiver, scientist, model
+):
+    hook, secret = webhooks.webhook_create(
+        actor=scientist,
+        name="ci",
+        url=receiver.url,
+        events=["version.created"],
+        registered_model=model,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        version = make_version(scientist, model)
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    assert verify(secret, headers, body)
+    assert not verify("wrong", headers, body)
+    payload = json.loads(body)
+    assert payload["id"] == headers["X-MLflow-Delivery-Id"]
+    assert payload["timestamp"] == headers["X-MLflow-Timestamp"]
+    assert payload["event"] == "version.created"
+    assert payload["data"]["data"]["version"] == version.version
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    assert delivery.status == "succeeded" and delivery.response_code == 200
+    assert delivery.attempts == 1 and delivery.duration_ms is not None
+
+
+def test_unsubscribed_events_and_other_models_are_not_sent(
+    django_capture_on_commit_callbacks, receiver, scientist, model, team
+):
+    from tests.factories import make_model
+
+    webhooks.webhook_create(
+        actor=scientist, name="ci", url=receiver.url, events=["alias.set"], registered_model=model
+    )
+    other = make_model(scientist, name="other", team=team)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_version(scientist, model)
+        make_version(scientist, other)
+    assert receiver.received == []
+
+
+def test_failed_deliveries_retry_with_backoff(
+    django_capture_on_commit_callbacks, receiver, scientist, model
+):
+    receiver.status = 500
+    hook, _ = webhooks.webhook_create(
+        actor=scientist,
+        name="ci",
+        url=receiver.url,
+        events=["version.created"],
+        registered_model=model,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        make_version(scientist, model)
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    assert delivery.status == "retrying" and delivery.response_code == 500
+    assert delivery.next_attempt_at is not None
+    for _ in range(webhooks.MAX_ATTEMPTS):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at="2000-01-01T00:00Z")
+        retry_due_webhooks()
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempts == webhooks.MAX_ATTEMPTS
+    assert len(receiver.received) == webhooks.MAX_ATTEMPTS
+    assert webhooks.backoff(2) > webhooks.backoff(1)
+
+
+def test_private_addresses_are_refused(settings, scientist, model):
+    settings.ATTEST_WEBHOOK_ALLOW_PRIVATE = False
+    for url in ("http://127.0.0.1:9/x", "http://10.0.0.5/x", "http://[::1]/x", "ftp://x.org/"):
+        with pytest.raises(ValidationError):
+            webhooks.webhook_create(
+                actor=scientist,
+                name="x",
+                url=url,
+                events=["model.created"],
+                registered_model=model,
+            )
+    assert not Webhook.objects.exists()
+
+
+def test_who_may_register(receiver, scientist, viewer, registry_admin, auditor, model):
+    with pytest.raises(PermissionDenied):  # view grant only
+        webhooks.webhook_create(
+            actor=viewer,
+            name="x",
+            url=receiver.url,
+            events=["model.created"],
+            registered_model=model,
+        )
+    with pytest.raises(PermissionDenied):  # every model: admins only
+        webhooks.webhook_create(
+            actor=scientist, name="x", url=receiver.url, events=["model.created"]
+        )
+    access.grant(model, "view", user=auditor)
+    with pytest.raises(PermissionDenied):
+        webhooks.webhook_create(
+            actor=auditor,
+            name="x",
+            url=receiver.url,
+            events=["model.created"],
+            registered_model=model,
+        )
+    hook, _ = webhooks.webhook_create(
+        actor=registry_admin, name="all", url=receiver.url, events=["model.created"]
+    )
+    assert AuditEvent.objects.filter(action="webhook.create").count() == 1
+    assert hook.registered_model is None
+
+
+def test_pages_and_send_test(
+    django_capture_on_commit_callbacks, receiver, scientist, viewer, model
+):
+    client = client_for(scientist)
+    response = client.post(
+        reverse("webhook-list"),
+        {"name": "ops", "url": receiver.url, "events": ["version.created"], "model": model.pk},
+    )
+    assert response.status_code == 200
+    secret = response.context["created"]["secret"]
+    hook = Webhook.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("webhook-test", args=[hook.pk]))
+    assert response.status_code == 302
+    headers, body = receiver.received[0]
+    assert verify(secret, headers, body) and json.loads(body)["event"] == "webhook.test"
+    page = client.get(reverse("webhook-detail", args=[hook.pk]))
+    assert page.status_code == 200 and b"Delivered" in page.content
+    # Someone who does not manage the model: no page, and the webhook is not theirs to see.
+    assert client_for(viewer).get(reverse("webhook-list")).status_code == 403
+    assert client_for(viewer).get(reverse("webhook-detail", args=[hook.pk])).status_code == 404
+    bad = client.post(reverse("webhook-list"), {"name": "", "url": "nope", "model": model.pk})
+    assert bad.status_code == 400
