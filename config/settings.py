@@ -187,6 +187,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # dispatched again later (registry.dispatch), and the page says so.
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-jobs": {"task": "registry.tasks.dispatch_pending_jobs", "schedule": 60.0},
+    "retry-due-webhooks": {"task": "governance.webhook_tasks.retry_due_webhooks", "schedule": 30.0},
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3}
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -219,8 +220,30 @@ if env_bool("BEHIND_TLS_PROXY", False):
 
 # --- Attest --------------------------------------------------------------------------
 ATTEST_PAGE_SIZE = env_int("ATTEST_PAGE_SIZE", 25)
+# Used in links sent by email.
+ATTEST_BASE_URL = env_str("ATTEST_BASE_URL", "http://127.0.0.1:8000")
 # Trust X-Forwarded-For for the client address only behind a known proxy.
 ATTEST_TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# Model cards: the sections that must be filled for a card to count as complete (the
+# "model card complete" approval gate); keys are listed in registry/cards.py.
+ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
+    "ATTEST_MODEL_CARD_REQUIRED_SECTIONS",
+    [
+        "model_details",
+        "intended_use",
+        "out_of_scope",
+        "metrics",
+        "evaluation_data",
+        "training_data",
+        "risks_limitations",
+        "human_oversight",
+    ],
+)
+# Whether a higher or lower value is better, per metric name ("loss:lower,f1:higher"); names
+# not listed are lower-is-better if they look like a loss, error or latency, else higher.
+ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
+# Webhook endpoints in private, loopback or link-local ranges are refused unless allowed.
+ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 
 LOGGING = {
     "version": 1,

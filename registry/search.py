@@ -1,8 +1,9 @@
 """Full-text search over registered models: one interface, two engines.
 
 The services keep `RegisteredModel.search_text` current; SQLite indexes it with an FTS5
-external-content table (kept in sync by triggers), PostgreSQL with a GIN index over its
-tsvector. Both match every word of the query as a prefix.
+external-content table (kept in sync by triggers), PostgreSQL with a GIN index over a
+stored tsvector column (see search_index.py). Both match every word of the query as a
+prefix.
 """
 
 import re
@@ -37,13 +38,41 @@ def build_search_text(registered_model) -> str:
 def matching_ids_sql(terms: list[str]):
     """A RawSQL selecting ids of models whose search text matches every term."""
     if connection.vendor == "postgresql":
-        tsquery = " & ".join(f"{t}:*" for t in terms)
         return RawSQL(
             "SELECT id FROM registry_registeredmodel "
-            "WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', %s)",
-            [tsquery],
+            "WHERE search_vector @@ to_tsquery('simple', %s)",
+            [_tsquery(terms)],
         )
-    fts_query = " AND ".join(f'"{t}"*' for t in terms)
     return RawSQL(
-        "SELECT rowid FROM registry_model_fts WHERE registry_model_fts MATCH %s", [fts_query]
+        "SELECT rowid FROM registry_model_fts WHERE registry_model_fts MATCH %s",
+        [_fts_query(terms)],
     )
+
+
+def few_matching_ids(terms: list[str], limit: int) -> set[int] | None:
+    """The ids of the matching models if there are at most `limit` of them, else None.
+
+    One query that stops after limit + 1 rows. Neither planner can tell a rare word from a
+    common one when it plans the list (SQLite assumes every IN list is short; PostgreSQL
+    has no statistics for prefixes), so the caller uses this to pick the plan."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT id FROM registry_registeredmodel "
+            "WHERE search_vector @@ to_tsquery('simple', %s) LIMIT %s"
+        )
+        params = [_tsquery(terms), limit + 1]
+    else:
+        sql = "SELECT rowid FROM registry_model_fts WHERE registry_model_fts MATCH %s LIMIT %s"
+        params = [_fts_query(terms), limit + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {row[0] for row in cursor.fetchall()}
+    return ids if len(ids) <= limit else None
+
+
+def _tsquery(terms: list[str]) -> str:
+    return " & ".join(f"{t}:*" for t in terms)
+
+
+def _fts_query(terms: list[str]) -> str:
+    return " AND ".join(f'"{t}"*' for t in terms)

@@ -24,10 +24,17 @@ SQLITE_TRIGGERS = {
         END""",
 }
 
+# The tsvector is a stored generated column, not an expression index alone: a plan that
+# tests rows one by one (a page walked in updated_at order, a semi-join) would otherwise
+# parse each row's search text again, about 40 microseconds a row. Django does not know
+# the column; PostgreSQL fills it on every insert and update of search_text.
 POSTGRES_STATEMENTS = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS registry_model_search_gin ON registry_registeredmodel "
-    "USING GIN (to_tsvector('simple', search_text))",
+    "ALTER TABLE registry_registeredmodel ADD COLUMN IF NOT EXISTS search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+    "DROP INDEX IF EXISTS registry_model_search_gin",  # the earlier expression index
+    "CREATE INDEX IF NOT EXISTS registry_model_search_vector ON registry_registeredmodel "
+    "USING GIN (search_vector)",
     "CREATE INDEX IF NOT EXISTS registry_model_name_trgm ON registry_registeredmodel "
     "USING GIN (name gin_trgm_ops)",
 ]
@@ -63,4 +70,8 @@ def drop_search_index(connection) -> None:
             cursor.execute("DROP TABLE IF EXISTS registry_model_fts")
         elif connection.vendor == "postgresql":
             cursor.execute("DROP INDEX IF EXISTS registry_model_search_gin")
+            cursor.execute("DROP INDEX IF EXISTS registry_model_search_vector")
             cursor.execute("DROP INDEX IF EXISTS registry_model_name_trgm")
+            cursor.execute(
+                "ALTER TABLE registry_registeredmodel DROP COLUMN IF EXISTS search_vector"
+            )

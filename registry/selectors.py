@@ -1,14 +1,14 @@
 """Reads with rules. Each starts from the permission-filtered queryset, restrict()."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from governance import access
 from registry.models import Artifact, Job, Metric, ModelTag, ModelVersion, RegisteredModel, Stage
-from registry.search import matching_ids_sql, query_terms
+from registry.search import few_matching_ids, matching_ids_sql, query_terms
 
 MODEL_SORTS = {
     "name": "name",
@@ -30,29 +30,56 @@ def models_visible(user, action: str = "view", *, few_rows: bool = False):
     return RegisteredModel.objects.restrict(user, action, few_rows=few_rows)
 
 
-def _model_ids_in(subquery):
-    """`pk IN (subquery)`, pageable by a sort index on SQLite (see access.ScanIn)."""
-    return access.ScanIn(F("pk"), subquery)
+# A filter that matches at most this many models is applied as a literal id list (read
+# first, in one cheap query), anything longer as `pk IN (subquery)`.
+SHORT_LIST = 500
+
+
+def _model_filter(ids_query, *, scoped: bool, short_ids=None):
+    """Keep models whose id `ids_query` (a one-column values() queryset, or a RawSQL)
+    selects.
+
+    Planners misjudge these lists. SQLite assumes every IN (subquery) is short, which is
+    wrong both ways: a page of a long list would look up and sort every listed model, and
+    a page of a short list walked in sort order would read the whole index to find a few
+    matches. PostgreSQL has no statistics for search prefixes. So the list is first read
+    up to SHORT_LIST ids (`short_ids`, for a RawSQL, comes from the caller): a short list
+    goes in as literal ids, which both size correctly; a long one stays a subquery, which
+    on SQLite each row is tested against (access.ScanIn), and under a permission filter
+    (`scoped`) SQLite counts from the user's grants instead of from the matches."""
+    if short_ids is None and isinstance(ids_query, QuerySet):
+        (column,) = ids_query.query.values_select
+        first = list(ids_query.order_by().values_list(column, flat=True)[: SHORT_LIST + 1])
+        short_ids = set(first) if len(first) <= SHORT_LIST else None
+    if short_ids is not None:
+        return Q(pk__in=sorted(short_ids))
+    return access.ScanIn(F("pk"), ids_query, probe_only=scoped)
 
 
 def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""):
     """The model list: search, filters and a sort, over what `user` may see.
 
-    Filters that pick a minority of models are `pk IN (subquery)` over an index, so a count
-    can start from the short list and a page can test each row against it; a filter that
-    nearly every model passes (stage None, a framework) is tested per row through an
-    index instead. The denormalised search text is never shown, so it is not loaded."""
+    Each filter is a list of model ids from an index (see _model_filter), except stage
+    None, which nearly every model passes and is tested per row through an index. The
+    denormalised search text is never shown, so it is not loaded."""
     qs = models_visible(user).select_related("team", "created_by").defer("search_text")
+    scoped = qs.query.has_filters()  # False for registry-wide viewers
     terms = query_terms(q)
     if terms:
-        qs = qs.filter(_model_ids_in(matching_ids_sql(terms)))
+        qs = qs.filter(
+            _model_filter(
+                matching_ids_sql(terms),
+                scoped=scoped,
+                short_ids=few_matching_ids(terms, SHORT_LIST),
+            )
+        )
     if stage == Stage.NONE:  # every version starts in None: most models have one
         qs = qs.filter(
             Exists(ModelVersion.objects.filter(registered_model=OuterRef("pk"), stage=stage))
         )
     elif stage in Stage.values:
         live = ModelVersion.objects.filter(stage=stage).values("registered_model_id")
-        qs = qs.filter(_model_ids_in(live))
+        qs = qs.filter(_model_filter(live, scoped=scoped))
     if team:
         qs = qs.filter(team__name=team)
     if tag:
@@ -60,13 +87,14 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
         tags = ModelTag.objects.filter(key=key.strip())
         if value:
             tags = tags.filter(value=value.strip())
-        qs = qs.filter(_model_ids_in(tags.values("registered_model_id")))
+        qs = qs.filter(_model_filter(tags.values("registered_model_id"), scoped=scoped))
     if framework:
-        # Case-insensitive, through the (registered_model, lower(framework)) index.
+        # Case-insensitive, through the (lower(framework), registered_model) index.
         versions = ModelVersion.objects.alias(framework_ci=Lower("framework")).filter(
-            registered_model=OuterRef("pk"), framework_ci=Lower(Value(framework.strip()))
+            framework_ci=Lower(Value(framework.strip()))
         )
-        qs = qs.filter(Exists(versions))
+        models_with = versions.values("registered_model_id").distinct()  # index order: cheap
+        qs = qs.filter(_model_filter(models_with, scoped=scoped))
     order = MODEL_SORTS.get(sort, MODEL_SORTS[DEFAULT_MODEL_SORT])
     # The tie-break runs the same way as the sort, so one index serves both.
     tie_break = "-pk" if order.startswith("-") else "pk"
@@ -88,7 +116,8 @@ def teams_visible(user):
     One EXISTS per team (there are few), each answered from the team index: the first
     visible model of a team ends its search."""
     visible = models_visible(user).filter(team_id=OuterRef("pk"))
-    return Group.objects.filter(Exists(visible)).exclude(name__in=access.ROLES).order_by("name")
+    teams = Group.objects.filter(Exists(visible)).exclude(name__in=access.SYSTEM_GROUPS)
+    return teams.order_by("name")
 
 
 def model_get(user, name: str, action: str = "view") -> RegisteredModel:

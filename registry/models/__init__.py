@@ -1,3 +1,4 @@
+from registry.models.cards import ModelCard, ModelCardRevision
 from registry.models.jobs import Job
 from registry.models.records import (
     Artifact,
@@ -13,12 +14,23 @@ from registry.models.records import (
     Stage,
     VersionTag,
 )
+from registry.models.tracking import (
+    Experiment,
+    LoggedModel,
+    Run,
+    RunMetric,
+    StagedArtifact,
+)
 
 __all__ = [
     "Artifact",
+    "Experiment",
     "Job",
+    "LoggedModel",
     "Metric",
     "ModelAlias",
+    "ModelCard",
+    "ModelCardRevision",
     "ModelTag",
     "ModelVersion",
     "Param",
@@ -26,6 +38,9 @@ __all__ = [
     "RegisteredModelGroupObjectPermission",
     "RegisteredModelUserObjectPermission",
     "RiskClass",
+    "Run",
+    "RunMetric",
     "Stage",
+    "StagedArtifact",
     "VersionTag",
 ]

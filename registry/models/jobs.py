@@ -38,7 +38,11 @@ class Job(models.Model):
     def __str__(self):
         return f"{self.kind} job {self.pk} ({self.status})"
 
-    KIND_LABELS = {"artifact_scan": "Pickle scan", "storage_purge": "Storage clean-up"}
+    KIND_LABELS = {
+        "artifact_scan": "Pickle scan",
+        "storage_purge": "Storage clean-up",
+        "notification": "Email notification",
+    }
 
     @property
     def label(self) -> str:

@@ -132,6 +132,10 @@ class ModelVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when an approved request first moves this version to Production (governance
+    # writes it); emergency rollbacks return to the newest such version, and the model
+    # card locks from then on.
+    production_approved_at = models.DateTimeField(null=True, blank=True)
     # Lineage: immutable once the version exists.
     source = models.CharField(max_length=1000, blank=True, help_text="Artifact source URI")
     run_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -157,9 +161,13 @@ class ModelVersion(models.Model):
         indexes = [
             models.Index(fields=["registered_model", "stage"], name="version_model_stage"),
             models.Index(fields=["stage", "registered_model"], name="version_stage_model"),
-            # The case-insensitive framework filter, one probe per model.
+            # The case-insensitive framework filter: the models that have such a version.
+            # `framework` itself is in it too, so SQLite (before 3.41) treats it as covering.
             models.Index(
-                F("registered_model"), Lower("framework"), name="version_model_framework_ci"
+                Lower("framework"),
+                F("registered_model"),
+                F("framework"),
+                name="version_framework_ci",
             ),
         ]
 

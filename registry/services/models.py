@@ -21,7 +21,7 @@ def can_register_models(user) -> bool:
 
 def teams_for(user):
     """Groups a user may name as a model's owning team: their own, not the role groups."""
-    groups = Group.objects.exclude(name__in=access.ROLES).order_by("name")
+    groups = Group.objects.exclude(name__in=access.SYSTEM_GROUPS).order_by("name")
     return groups if access.is_registry_admin(user) else groups.filter(user=user)
 
 

@@ -113,6 +113,7 @@ def _queue_storage_purge(actor, registered_model, prefix: str) -> None:
 
 
 def _write_version(actor, registered_model, data: VersionInput, stored) -> ModelVersion:
+    from registry.services.cards import card_start_for_version
     from registry.tasks import scan_version_artifacts
 
     with transaction.atomic():
@@ -174,12 +175,15 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
                 model_version_id=version.pk,
                 message="Waiting for the scanner",
             )
+        # The model card starts as the previous version's (carried over) or empty; it is
+        # part of this write and of its one audit event.
+        card = card_start_for_version(actor=actor, version=version)
         audit.record(
             actor=actor,
             action="version.create",
             target=version,
             after=version_snapshot(version, artifacts, data)
-            | {"scan_job": job.pk if job else None},
+            | {"scan_job": job.pk if job else None, "card": card},
             registered_model_id=model.pk,
             model_version_id=version.pk,
         )

@@ -1,0 +1,1 @@
+"""The MLflow-compatible REST API: the wire format on top of the registry services."""

@@ -1,0 +1,69 @@
+"""MLflow's error wire format: {"error_code", "message"} with the HTTP status the client
+expects. Client errors are never 5xx (the client retries 5xx); only a failing backend is."""
+
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+
+from registry import storage
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    "INVALID_PARAMETER_VALUE": 400,
+    "MALFORMED_REQUEST": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "BAD_REQUEST": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "TEMPORARILY_UNAVAILABLE": 503,
+    "INTERNAL_ERROR": 500,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError("INVALID_PARAMETER_VALUE", message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError("RESOURCE_DOES_NOT_EXIST", message)
+
+
+def error_response(code: str, message: str) -> JsonResponse:
+    response = JsonResponse({"error_code": code, "message": message}, status=STATUS[code])
+    if code == "UNAUTHENTICATED":
+        response["WWW-Authenticate"] = 'Basic realm="attest", charset="UTF-8"'
+    return response
+
+
+def _messages(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def response_for(exc: Exception) -> JsonResponse:
+    """The wire answer for an exception a service or selector raised."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.code, exc.message)
+    if isinstance(exc, PermissionDenied):
+        return error_response("PERMISSION_DENIED", str(exc) or "Permission denied.")
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        return error_response("RESOURCE_DOES_NOT_EXIST", str(exc) or "Not found.")
+    if isinstance(exc, FileExistsError):
+        return error_response("RESOURCE_ALREADY_EXISTS", str(exc))
+    if isinstance(exc, ValidationError):
+        return error_response("INVALID_PARAMETER_VALUE", _messages(exc))
+    if isinstance(exc, storage.ArtifactError):
+        return error_response("INVALID_PARAMETER_VALUE", str(exc))
+    if isinstance(exc, storage.ArtifactStorageError):
+        return error_response("TEMPORARILY_UNAVAILABLE", "Artifact storage is unavailable.")
+    raise exc
