@@ -1,7 +1,7 @@
 """Attest settings. Everything that differs between deployments comes from the environment.
 
 The embedded default (no variables set except DEBUG=true) is SQLite under var/, artifacts
-under var/, and background work in process. See docs/configuration.md for every variable.
+under var/, and background work in process. README.md lists every variable.
 """
 
 from pathlib import Path
