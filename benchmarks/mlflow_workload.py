@@ -107,6 +107,7 @@ def start_attest(tmp: Path, workers: int):
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, stopped as a whole
     )
     url = f"http://127.0.0.1:{port}"
     wait_until_up(url + "/api/2.0/mlflow/registered-models/search", proc)
@@ -135,6 +136,7 @@ def start_mlflow(tmp: Path, workers: int):
         cwd=tmp,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, stopped as a whole
     )
     url = f"http://127.0.0.1:{port}"
     wait_until_up(url + "/health", proc, timeout=180)

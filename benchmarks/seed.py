@@ -563,7 +563,8 @@ def existing_data(connection) -> tuple[bool, bool]:
             return cursor.fetchone() is not None
 
     seeded = any_row("governance_auditevent", "WHERE action = %s", [SEED_ACTION])
-    other_users = any_row("auth_user", "WHERE username NOT LIKE %s", [f"{BENCH_PREFIX}%"])
+    prefix = BENCH_PREFIX.replace("_", "\\_") + "%"
+    other_users = any_row("auth_user", "WHERE username NOT LIKE %s ESCAPE '\\'", [prefix])
     other_models = any_row("registry_registeredmodel") and not seeded
     return seeded, other_users or other_models
 

@@ -1,18 +1,17 @@
 """Background sending of webhook deliveries, with retries and exponential backoff."""
 
 from celery import shared_task
-from django.conf import settings
 
 from governance import webhooks
 from governance.models import WebhookDelivery
 
 
-@shared_task(acks_late=True)
-def deliver_webhook(delivery_pk: int) -> dict:
+@shared_task(bind=True, acks_late=True)
+def deliver_webhook(self, delivery_pk: int) -> dict:
     delivery = webhooks.deliver(delivery_pk)
     if delivery is None:
         return {"skipped": "delivery not found"}
-    if delivery.status == WebhookDelivery.Status.RETRYING and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if delivery.status == WebhookDelivery.Status.RETRYING and not self.request.is_eager:
         # With a broker the retry waits on the queue; in process (no broker) the periodic
         # sweep picks it up when it is due, so a slow endpoint never stalls a request.
         seconds = int(webhooks.backoff(delivery.attempts).total_seconds())

@@ -139,6 +139,11 @@ class HashingFile(File):
             self._hasher.update(data)
         return data
 
+    @property
+    def closed(self):
+        # Request bodies (the MLflow artifact proxy streams them) have no `closed`.
+        return bool(getattr(self.file, "closed", False))
+
     def seekable(self):
         # Reported as not seekable so backends stream it front to back: S3 then uploads
         # part by part (bounded memory) instead of seeking around to measure it.
