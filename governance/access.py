@@ -89,23 +89,26 @@ class RestrictedQuerySet(models.QuerySet):
         app_label = guarded._meta.app_label
         if user.is_superuser or any(user.has_perm(f"{app_label}.{c}") for c in codenames):
             return self  # a model-wide grant (registry admins, or an explicit global grant)
-        # Permission ids come from a subquery rather than a join, so each grant table is
-        # read as index ranges (user or group, permission) with no per-row join.
-        permissions = Permission.objects.filter(
-            content_type__app_label=app_label,
-            content_type__model=guarded._meta.model_name,
-            codename__in=codenames,
-        ).values("pk")
-        user_grants = get_user_obj_perms_model(guarded).objects.filter(
-            user_id=user.pk, permission_id__in=permissions
-        )
-        group_grants = get_group_obj_perms_model(guarded).objects.filter(
-            group__user=user, permission_id__in=permissions
-        )
+        user_grants = get_user_obj_perms_model(guarded).objects.filter(user_id=user.pk)
+        group_grants = get_group_obj_perms_model(guarded).objects.filter(group__user=user)
         target = path or "pk"
         if few_rows:
-            user_grants = user_grants.filter(content_object_id=models.OuterRef(target))
-            group_grants = group_grants.filter(content_object_id=models.OuterRef(target))
+            # A handful of grant rows: the plain join on the permission is cheapest to build.
+            permission = {"permission__codename__in": codenames}
+            correlated = {"content_object_id": models.OuterRef(target)}
+            user_grants = user_grants.filter(**permission, **correlated)
+            group_grants = group_grants.filter(**permission, **correlated)
+        else:
+            # All of the user's grants: the permission ids come from a subquery, so each
+            # grant table is read as index ranges (user or group, permission) with no
+            # per-row join.
+            permissions = Permission.objects.filter(
+                content_type__app_label=app_label,
+                content_type__model=guarded._meta.model_name,
+                codename__in=codenames,
+            ).values("pk")
+            user_grants = user_grants.filter(permission_id__in=permissions)
+            group_grants = group_grants.filter(permission_id__in=permissions)
         return self.filter(
             models.Q(ScanIn(models.F(target), user_grants.values("content_object_id")))
             | models.Q(ScanIn(models.F(target), group_grants.values("content_object_id")))
