@@ -117,6 +117,7 @@ def test_broker_down_at_commit_keeps_the_write_and_runs_the_task_later(
 ):
     model = make_model(scientist, name="broker-outage")
     proxies["redis"].cut()
+    wait_for(lambda: not _port_open(proxies["redis"].port), timeout=10, what="the broker cut")
 
     version = make_version(scientist, model, files={"model.pkl": pickle.dumps({"w": [1, 2]})})
 
@@ -134,3 +135,11 @@ def test_broker_down_at_commit_keeps_the_write_and_runs_the_task_later(
     assert (
         AuditEvent.objects.filter(action="artifact.scan", model_version_id=version.pk).count() == 1
     )
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
