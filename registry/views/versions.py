@@ -87,31 +87,30 @@ def _redirect_after_upload(request, version):
 
 def version_detail(request, name, number):
     version = selectors.version_get(request.user, name, number)
-    model = version.registered_model
-    context = {
-        "model": model,
-        "version": version,
+    context = _artifact_panel_context(version) | {
         "metrics": version.metrics.all(),
         "params": version.params.all(),
         "tags": version.tags.all(),
-        "artifacts": version.artifacts.all(),
         "aliases": version.aliases.all(),
-        "scan_job": Job.objects.filter(model_version_id=version.pk, kind="artifact_scan").first(),
     }
     return render(request, "registry/version_detail.html", context)
+
+
+def _artifact_panel_context(version) -> dict:
+    """What the artifacts panel needs, for the page and for its htmx polling alike."""
+    return {
+        "model": version.registered_model,
+        "version": version,
+        "artifacts": version.artifacts.all(),
+        "scan_job": Job.objects.filter(model_version_id=version.pk, kind="artifact_scan").first(),
+    }
 
 
 @require_GET
 def scan_panel(request, name, number):
     """The artifacts panel, polled by htmx while a scan is running."""
     version = selectors.version_get(request.user, name, number)
-    context = {
-        "model": version.registered_model,
-        "version": version,
-        "artifacts": version.artifacts.all(),
-        "scan_job": Job.objects.filter(model_version_id=version.pk, kind="artifact_scan").first(),
-    }
-    return render(request, "registry/_artifact_panel.html", context)
+    return render(request, "registry/_artifact_panel.html", _artifact_panel_context(version))
 
 
 @require_GET
