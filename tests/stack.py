@@ -222,7 +222,15 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                self._sockets.update({client, upstream})
+                # A connection accepted while cut() ran must not outlive the cut.
+                alive = self._listener is listener
+                if alive:
+                    self._sockets.update({client, upstream})
+            if not alive:
+                for sock in (client, upstream):
+                    with contextlib.suppress(OSError):
+                        sock.close()
+                return
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 

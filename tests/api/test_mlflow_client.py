@@ -49,6 +49,19 @@ def test_log_model_registers_a_governed_version(mlflow_as, scientist, sk_model):
     assert b"model.skops" in response.content
 
 
+def test_log_model_exactly_as_the_issue_writes_it(mlflow_as, scientist, sk_model):
+    """No pip_requirements: the client infers them (in a subprocess) and uploads them."""
+    mlflow_as(scientist)
+    log_and_register(sk_model[0], infer_requirements=True)
+    version = ModelVersion.objects.get(registered_model__name="fraud-detector")
+    requirements = Artifact.objects.get(model_version=version, path="requirements.txt")
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(requirements.storage_name, "rb") as handle:
+        text = handle.read().decode()
+    assert "scikit-learn" in text and "mlflow" in text
+
+
 def test_load_model_by_alias_and_number(mlflow_as, scientist, sk_model):
     client = mlflow_as(scientist)
     model, x = sk_model
