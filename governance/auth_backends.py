@@ -1,4 +1,6 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ObjectDoesNotExist
 
 
 class ExpiringModelBackend(ModelBackend):
@@ -11,6 +13,11 @@ class ExpiringModelBackend(ModelBackend):
         return not (expiry and expiry.has_expired)
 
     def get_user(self, user_id):
-        user = super().get_user(user_id)
+        # Every request loads its user here: with the expiry in the same query.
         # An account that expires mid-session loses its session at the next request.
-        return user if user is not None and self.user_can_authenticate(user) else None
+        users = get_user_model()._default_manager.select_related("account_expiry")
+        try:
+            user = users.get(pk=user_id)
+        except ObjectDoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

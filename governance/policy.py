@@ -18,11 +18,20 @@ class Gate:
 
 
 def policy_for(target_stage: str, risk_class: str) -> ApprovalPolicy | None:
+    return policies_for([target_stage], risk_class)[target_stage]
+
+
+def policies_for(target_stages, risk_class: str) -> dict[str, ApprovalPolicy | None]:
+    """The policy of each target stage for this risk class (its own, else the "any" one),
+    read together: two queries however many stages."""
     policies = ApprovalPolicy.objects.filter(
-        target_stage=target_stage, risk_class__in=[risk_class, RISK_ANY]
+        target_stage__in=list(target_stages), risk_class__in=[risk_class, RISK_ANY]
     ).prefetch_related("required_groups")
-    by_risk = {p.risk_class: p for p in policies}
-    return by_risk.get(risk_class) or by_risk.get(RISK_ANY)
+    by_key = {(p.target_stage, p.risk_class): p for p in policies}
+    return {
+        stage: by_key.get((stage, risk_class)) or by_key.get((stage, RISK_ANY))
+        for stage in target_stages
+    }
 
 
 def policy_snapshot(policy: ApprovalPolicy | None) -> dict:

@@ -1,6 +1,8 @@
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django import template
+from django.template.defaultfilters import striptags, truncatechars_html
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -27,6 +29,28 @@ SCAN_CLASSES = {
 @register.filter(name="markdown")
 def markdown_filter(text):
     return mark_safe(render_markdown(text))  # noqa: S308  (sanitised by nh3)
+
+
+# Texts longer than this are not remembered (the cache stays small whatever people write).
+EXCERPT_CACHE_MAX_CHARS = 4000
+
+
+@register.filter
+def excerpt(text, length=110):
+    """A description as one line of plain text for a list: exactly
+    `text|markdown|truncatechars_html:length|striptags`, remembered per text because the
+    model list shows 25 of them per page and the markdown costs most of a row."""
+    text = text or ""
+    if len(text) > EXCERPT_CACHE_MAX_CHARS:
+        return _excerpt(text, int(length))
+    return _cached_excerpt(text, int(length))
+
+
+def _excerpt(text: str, length: int):
+    return striptags(truncatechars_html(markdown_filter(text), length))
+
+
+_cached_excerpt = lru_cache(maxsize=4096)(_excerpt)
 
 
 @register.filter

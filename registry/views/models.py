@@ -69,7 +69,7 @@ def model_detail(request, name):
         "versions": versions,
         "version_rows": rows,
         "metric_names": metric_names,
-        "aliases": model.aliases.select_related("model_version").all(),
+        "aliases": model.aliases.select_related("model_version__registered_model").all(),
         "tags": model.tags.all(),
         "can_change": access.allows(request.user, model, "change"),
     }

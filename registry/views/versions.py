@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -87,6 +88,9 @@ def _redirect_after_upload(request, version):
 
 def version_detail(request, name, number):
     version = selectors.version_get(request.user, name, number)
+    # Loaded once for the page: its tables, the model card's summary and the lifecycle
+    # panel's gates all read them from the version.
+    prefetch_related_objects([version], "metrics", "artifacts")
     context = _artifact_panel_context(version) | {
         "metrics": version.metrics.all(),
         "params": version.params.all(),

@@ -203,3 +203,24 @@ def test_session_of_an_account_that_expires_is_ended(auditor):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     # And it stays ended: the session no longer signs anyone in.
     assert client.get(reverse("registry:model-list")).status_code == 302
+
+
+def test_loading_the_signed_in_user_reads_its_expiry_in_the_same_query(
+    auditor, django_assert_num_queries
+):
+    from governance.auth_backends import ExpiringModelBackend
+
+    backend = ExpiringModelBackend()
+    with django_assert_num_queries(1):
+        user = backend.get_user(auditor.pk)
+        assert user == auditor
+        assert getattr(user, "account_expiry", None) is None
+    expiry = AccountExpiry.objects.create(
+        user=auditor, expires_at=timezone.now() + timedelta(days=1)
+    )
+    with django_assert_num_queries(1):
+        assert backend.get_user(auditor.pk).account_expiry == expiry
+    expiry.expires_at = timezone.now() - timedelta(seconds=1)
+    expiry.save()
+    assert backend.get_user(auditor.pk) is None
+    assert backend.get_user(10**9) is None
