@@ -188,6 +188,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-jobs": {"task": "registry.tasks.dispatch_pending_jobs", "schedule": 60.0},
     "retry-due-webhooks": {"task": "governance.webhook_tasks.retry_due_webhooks", "schedule": 30.0},
+    "expire-reports": {"task": "governance.report_tasks.expire_reports", "schedule": 3600.0},
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3}
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -244,6 +245,13 @@ ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
 ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
 # Webhook endpoints in private, loopback or link-local ranges are refused unless allowed.
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# Reports: how long a generated file is kept. Technical documentation and evidence bundles
+# default to 10 years (EU AI Act Art. 18); audit reports, exports and inventories are logs,
+# kept at least 6 months (Art. 19). A system check refuses less than 183 days.
+ATTEST_REPORT_RETENTION_DAYS_DOCUMENTATION = env_int("REPORT_RETENTION_DAYS_DOCUMENTATION", 3653)
+ATTEST_REPORT_RETENTION_DAYS_LOGS = env_int("REPORT_RETENTION_DAYS_LOGS", 366)
+# Largest uploaded compliance document (e.g. a signed declaration of conformity).
+ATTEST_COMPLIANCE_DOCUMENT_MAX_BYTES = env_int("COMPLIANCE_DOCUMENT_MAX_BYTES", 50 * 1024**2)
 
 LOGGING = {
     "version": 1,
@@ -254,5 +262,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": env_str("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        # WeasyPrint logs every layout step at INFO; keep its warnings.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -20,7 +20,14 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self):
-        from governance import card_gate, signals, webhook_tasks, webhooks  # noqa: F401  (gates, auth and celery hooks)  # noqa: F401  (audit event -> deliveries)
+        from governance import (  # noqa: F401  (gates, auth and celery hooks, webhooks, checks)
+            card_gate,
+            report_tasks,
+            signals,
+            webhook_tasks,
+            webhooks,
+        )
+        from governance.reports import checks  # noqa: F401
 
         # After every migrate or test flush; registry's permissions must exist first,
         # so this listens for the registry app's signal (it comes after auth's).

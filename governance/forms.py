@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from governance import access
-from governance.models import Decision
+from governance.models import ComplianceDocument, Decision
 from governance.models.lifecycle import GATED_STAGES
 from registry.models import RiskClass
 
@@ -191,3 +191,19 @@ class RevokeForm(_Form):
                 raise ValidationError("That user or group no longer exists.")
             data["user" if kind == "user" else "group"] = obj
         return data
+
+
+class ComplianceUploadForm(_Form):
+    id_prefix = "compliance"
+    kind = forms.ChoiceField(
+        label="Document",
+        choices=ComplianceDocument.Kind.choices,
+        initial=ComplianceDocument.Kind.DECLARATION_OF_CONFORMITY,
+        widget=forms.HiddenInput,
+    )
+    file = forms.FileField(
+        label="Signed declaration (PDF)",
+        help_text="The signed EU declaration of conformity for this version, as a PDF.",
+        error_messages={"required": "Choose a PDF file to upload."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+    )

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
 
 from governance import access
-from governance.models import Decision, ProtectedAlias, TransitionRequest
-from governance.policy import Gate, evaluate_gates, failing, policy_for, policy_snapshot
+from governance.models import ComplianceDocument, Decision, ProtectedAlias, TransitionRequest
+from governance.policy import Gate, evaluate_gates, failing, policies_for, policy_snapshot
 from governance.services.transitions import GATED, check_four_eyes, policy_satisfied
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, RiskClass, Stage
 
@@ -183,11 +183,11 @@ class StageGates:
 def version_stage_gates(version: ModelVersion) -> list[StageGates]:
     """What each gated stage would ask of this version now: its policy and the gates."""
     prefetch_related_objects([version], "artifacts", "metrics")
+    stages = [stage for stage in GATED if stage != version.stage]
+    policies = policies_for(stages, version.registered_model.risk_class)
     result = []
-    for stage in GATED:
-        if stage == version.stage:
-            continue
-        snapshot = policy_snapshot(policy_for(stage, version.registered_model.risk_class))
+    for stage in stages:
+        snapshot = policy_snapshot(policies[stage])
         result.append(StageGates(stage, snapshot, evaluate_gates(version, snapshot)))
     return result
 
@@ -198,11 +198,11 @@ def protected_alias_names() -> set[str]:
 
 def model_aliases(model: RegisteredModel, *, version: ModelVersion | None = None) -> list:
     """The model's (or one version's) aliases, each marked `protected`."""
-    protected = protected_alias_names()
     qs = ModelAlias.objects.filter(registered_model=model).select_related("model_version")
     if version is not None:
         qs = qs.filter(model_version=version)
     rows = list(qs.order_by(Lower("alias")))
+    protected = protected_alias_names() if rows else set()  # most versions have no alias
     for row in rows:
         row.protected = row.alias.lower() in protected
     return rows
@@ -288,3 +288,29 @@ def _active_users():
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+# --- Compliance documents (e.g. the declaration of conformity) ---------------------------
+
+
+def compliance_documents(user, version: ModelVersion, kind: str = ""):
+    """The version's compliance documents the user may see, newest first."""
+    qs = ComplianceDocument.objects.restrict(user, few_rows=True).filter(
+        model_version_id=version.pk
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("uploaded_by").order_by("-uploaded_at", "-id")
+
+
+def compliance_document_get(user, name: str, number: int, pk: int) -> ComplianceDocument:
+    """One compliance document of a version the user may see; 404 otherwise."""
+    visible = ComplianceDocument.objects.restrict(user, few_rows=True).select_related(
+        "model_version__registered_model"
+    )
+    return get_object_or_404(
+        visible,
+        pk=pk,
+        model_version__version=number,
+        model_version__registered_model__name=name,
+    )

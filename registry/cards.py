@@ -106,6 +106,21 @@ SECTIONS: tuple[Section, ...] = (
         ("risks and limitations", "bias risks and limitations", "limitations", "risks"),
     ),
     Section(
+        "risk_management",
+        "Risk management",
+        "The risk management system for this model (EU AI Act Art. 9): why the model has its "
+        "risk class, the known and reasonably foreseeable risks to health, safety and "
+        "fundamental rights, how they were estimated and evaluated, and the mitigations "
+        "adopted with the risk that remains.",
+        (
+            "risk management",
+            "risk management system",
+            "risk management measures",
+            "risk assessment",
+            "risk mitigation",
+        ),
+    ),
+    Section(
         "caveats_recommendations",
         "Caveats and recommendations",
         "What users and deployers should know or do: further testing, monitoring, "
@@ -118,6 +133,34 @@ SECTIONS: tuple[Section, ...] = (
         "How people oversee the model in operation (EU AI Act Art. 14): who can intervene, "
         "override or stop it, and what they need to understand its output.",
         ("human oversight", "human oversight measures", "oversight"),
+    ),
+    Section(
+        "post_market_monitoring",
+        "Post-market monitoring plan",
+        "How the model's performance and compliance are monitored once it is in use (EU AI "
+        "Act Art. 72): what data is collected and from where, the metrics and thresholds "
+        "watched, how often they are reviewed, who acts on drift or incidents, and how "
+        "serious incidents are reported.",
+        (
+            "post market monitoring plan",
+            "post market monitoring",
+            "monitoring plan",
+            "monitoring",
+        ),
+    ),
+    Section(
+        "standards_applied",
+        "Standards and specifications applied",
+        "The harmonised standards applied in full or in part, common specifications, or the "
+        "other relevant standards and technical specifications used to meet the "
+        "requirements (EU AI Act Annex IV point 7), with the version of each.",
+        (
+            "standards and specifications applied",
+            "standards applied",
+            "harmonised standards",
+            "harmonized standards",
+            "standards",
+        ),
     ),
     Section(
         "environmental_impact",

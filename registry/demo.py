@@ -176,6 +176,122 @@ def create_demo(stdout=None) -> dict[str, str]:
                         description=f"Retrained on {spec['dataset']} v{number}.",
                     ),
                 )
+        _demo_governance(users)
         if stdout:
             stdout.write(f"Created {len(MODELS)} demo models.")
     return passwords
+
+
+FRAUD_CARD = {
+    "model_details": "Gradient-boosted trees over 42 transaction features, retrained monthly.",
+    "intended_use": "Scores card transactions in real time so analysts review the riskiest.",
+    "intended_purpose": "Decision support for the fraud operations team: a score per card "
+    "transaction, reviewed by an analyst before any account action.",
+    "out_of_scope": "Not for credit decisions, account closure without review, or "
+    "transactions outside the EU card schemes it was trained on.",
+    "factors": "Customer age band, card type and merchant category; age >= 65 is reported "
+    "separately because of its lower recall.",
+    "metrics": "AUC for ranking quality; precision and recall at the review threshold, "
+    "because analysts review a fixed number of alerts a day.",
+    "evaluation_data": "Hold-out of the last month of transactions, never seen in training.",
+    "training_data": "Twelve months of labelled card transactions (chargebacks as labels), "
+    "pseudonymised; duplicates and test cards removed.",
+    "quantitative_analyses": "Recall is 3 points lower for customers aged 65 and over.",
+    "ethical_considerations": "Pseudonymised personal data; no protected attributes are inputs.",
+    "risks_limitations": "Drifts with new fraud patterns; lower recall for older customers.",
+    "caveats_recommendations": "Revisit the threshold monthly; monitor recall by age band.",
+    "human_oversight": "Every alert is reviewed by an analyst, who can override the score; "
+    "operations can switch the model off and fall back to rules.",
+    "risk_management": "Limited risk: decision support with a human in the loop. Risks are "
+    "reviewed quarterly by the model risk committee.",
+    "standards_applied": "ISO/IEC 23894:2023 (AI risk management); internal model risk policy.",
+    "post_market_monitoring": "Weekly drift report on score distribution and recall by age "
+    "band; incidents go to the model risk committee within 48 hours.",
+    "contact": "fraud-ml@example.com",
+}
+CREDIT_CARD = {
+    "model_details": "XGBoost over bureau and application features.",
+    "intended_use": "Probability of default for consumer loan applications.",
+    "out_of_scope": "Not for business lending, or any decision without an underwriter.",
+    "metrics": "AUC, KS and Gini: the measures the credit committee tracks.",
+    "evaluation_data": "Applications of 2024 Q4, held out by time.",
+    "training_data": "Five years of applications with 12-month default outcomes.",
+    "risks_limitations": "Thin-file applicants score less reliably.",
+    "human_oversight": "Underwriters see the score and its top reasons, and decide.",
+}
+FRAUD_METADATA = {
+    "developers": "Fraud analytics team",
+    "model_type": "Gradient-boosted trees (binary classifier)",
+    "license": "other",
+}
+
+
+def _demo_governance(users: dict) -> None:
+    """A history worth reporting on: risk classes, a full model card, an approved
+    Production version with its alias, and a high-risk request awaiting decision."""
+    from governance.models import TransitionRequest
+    from governance.services import (
+        alias_set,
+        decision_record,
+        grant_assign,
+        model_risk_class_set,
+        transition_request_open,
+    )
+    from registry.models import Artifact
+    from registry.services.cards import card_save
+
+    admin, approver = users["ada"], users["avery"]
+    for model in RegisteredModel.objects.all():
+        grant_assign(actor=admin, registered_model=model, action="approve", user=approver)
+    fraud = RegisteredModel.objects.get(name="fraud-detector")
+    credit = RegisteredModel.objects.get(name="credit-scoring")
+    model_risk_class_set(
+        actor=users["dana"],
+        registered_model=fraud,
+        risk_class="limited",
+        rationale="Decision support reviewed by an analyst; no automated account action.",
+    )
+    model_risk_class_set(
+        actor=users["sam"],
+        registered_model=credit,
+        risk_class="high",
+        rationale="Creditworthiness of natural persons: EU AI Act Annex III 5(b).",
+    )
+    champion = fraud.versions.get(version=3)
+    card_save(actor=users["dana"], version=champion, sections=FRAUD_CARD, metadata=FRAUD_METADATA)
+    unscanned = Artifact.objects.filter(model_version=champion).exclude(
+        scan_status__in=[Artifact.ScanStatus.CLEAN, Artifact.ScanStatus.NOT_APPLICABLE]
+    )
+    if unscanned.exists():
+        return  # the scan has not run (a broker is configured): leave the lifecycle alone
+    request = transition_request_open(
+        actor=users["dana"],
+        version=champion,
+        target_stage="Production",
+        justification="AUC 0.89 on the October hold-out; card complete; recall by age reviewed.",
+    )
+    decision_record(
+        actor=approver,
+        request=request,
+        outcome="approve",
+        reason="Evidence reviewed; monitoring plan in place.",
+    )
+    request.refresh_from_db()
+    if request.status == TransitionRequest.Status.APPROVED:
+        champion.refresh_from_db()
+        alias_set(actor=approver, registered_model=fraud, alias="champion", version=champion)
+    latest = credit.versions.get(version=3)
+    # Complete for the gate, but with gaps a technical documentation report will show
+    # (no standards, no monitoring plan, no declaration of conformity).
+    card_save(
+        actor=users["sam"],
+        version=latest,
+        sections=CREDIT_CARD,
+        metadata={"developers": "Credit risk team", "model_type": "XGBoost", "license": "other"},
+    )
+    transition_request_open(
+        actor=users["sam"],
+        version=latest,
+        target_stage="Production",
+        justification="Quarterly refresh; needs Compliance sign-off as a high-risk model.",
+    )

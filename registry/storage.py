@@ -196,9 +196,12 @@ def storage_prefix(registered_model_id: int) -> str:
     return f"artifacts/{registered_model_id}/{uuid.uuid4().hex}"
 
 
-def store_stream(stream, *, prefix: str, path: str, content_type: str = "") -> StoredArtifact:
+def store_stream(
+    stream, *, prefix: str, path: str, content_type: str = "", allow_empty: bool = False
+) -> StoredArtifact:
     """Stream one file into storage under prefix/path. Raises ArtifactError (the user's
-    to fix) or ArtifactStorageError (the backend failed); in both cases nothing is left."""
+    to fix) or ArtifactStorageError (the backend failed); in both cases nothing is left.
+    An empty file is refused unless `allow_empty` (an export with nothing in it)."""
     limit = settings.ARTIFACT_MAX_BYTES
     wrapped = HashingFile(stream, name=path, max_bytes=limit)
     target = f"{prefix}/{path}"
@@ -212,7 +215,7 @@ def store_stream(stream, *, prefix: str, path: str, content_type: str = "") -> S
         # The backend's message can name server paths or buckets: log it, do not show it.
         log.exception("storing %s failed", target)
         raise ArtifactStorageError(f"Storing {path} failed") from exc
-    if wrapped.bytes_read == 0:
+    if wrapped.bytes_read == 0 and not allow_empty:
         delete_quietly([saved_name], prefix=prefix)
         raise ArtifactError(f"{path} is empty.")
     return StoredArtifact(

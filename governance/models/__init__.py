@@ -7,6 +7,7 @@ from governance.models.lifecycle import (
     RequestComment,
     TransitionRequest,
 )
+from governance.models.reports import ComplianceDocument, Report
 from governance.models.tokens import PersonalToken
 from governance.models.webhooks import Webhook, WebhookDelivery
 
@@ -15,9 +16,11 @@ __all__ = [
     "ApprovalPolicy",
     "AuditChainHead",
     "AuditEvent",
+    "ComplianceDocument",
     "Decision",
     "PersonalToken",
     "ProtectedAlias",
+    "Report",
     "RequestComment",
     "TransitionRequest",
     "Webhook",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.views import grants, lifecycle, queue
+from governance.views import compliance, grants, lifecycle, queue
 
 urlpatterns = [
     path("approvals/", queue.approval_queue, name="queue"),
@@ -20,6 +20,16 @@ urlpatterns = [
         "models/<str:name>/versions/<int:number>/archive/",
         lifecycle.version_archive_view,
         name="version-archive",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/compliance/upload/",
+        compliance.compliance_upload,
+        name="compliance-upload",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/compliance/<int:pk>/download/",
+        compliance.compliance_download,
+        name="compliance-download",
     ),
     path("models/<str:name>/aliases/", lifecycle.model_aliases, name="model-aliases"),
     path(

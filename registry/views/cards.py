@@ -30,6 +30,7 @@ from registry.cards import (
     slice_table,
 )
 from registry.markdown import render_markdown
+from registry.pdf import html_to_pdf
 from registry.services.cards import CardLocked, card_import, card_save
 
 
@@ -328,32 +329,10 @@ def card_export_html(request, name, number):
     return HttpResponse(_print_html(request, version, card, metrics))
 
 
-def _refuse(url, *args, **kwargs):
-    raise ValueError(f"refused to fetch {url[:80]}")
-
-
-def _no_fetching():
-    """A URL fetcher that fetches nothing: the card is self-contained, and nothing in a
-    section may ever make the server request a URL or read a file."""
-    try:
-        from weasyprint.urls import URLFetcher  # WeasyPrint 65 and later
-    except ImportError:  # pragma: no cover - older WeasyPrint takes a function
-        return _refuse
-
-    class NoFetching(URLFetcher):
-        def fetch(self, url, headers=None):
-            return _refuse(url)
-
-    return NoFetching(allowed_protocols=())
-
-
 @require_GET
 def card_export_pdf(request, name, number):
-    from weasyprint import HTML  # imported here: it loads Pango on first use
-
     version, card, metrics = _version(request, name, number)
-    html = _print_html(request, version, card, metrics, for_pdf=True)
-    pdf = HTML(string=html, url_fetcher=_no_fetching(), base_url=None).write_pdf()
+    pdf = html_to_pdf(_print_html(request, version, card, metrics, for_pdf=True))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename(version, "card.pdf")}"'
     return response

@@ -306,7 +306,7 @@ def test_the_pdf_renderer_fetches_nothing():
 
     from weasyprint import HTML
 
-    from registry.views.cards import _no_fetching
+    from registry.pdf import _no_fetching
 
     hits = []
 

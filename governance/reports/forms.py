@@ -1,0 +1,102 @@
+"""The "new report" form: a kind, a format, and what it covers. Names typed by the user
+are looked up through `restrict(user, 'view')`; a model the user cannot see gets the same
+answer as one that does not exist."""
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from governance import audit_log
+from governance.models import Report
+from governance.reports import kinds
+from governance.reports.scope import ReportScope
+from governance.reports.selectors import report_teams
+from registry.models import ModelVersion, RegisteredModel, RiskClass
+
+
+class ReportForm(forms.Form):
+    kind = forms.ChoiceField(label="Report", error_messages={"required": "Choose a report."})
+    format = forms.ChoiceField(
+        label="Format",
+        choices=Report.Format.choices,
+        error_messages={"required": "Choose a format."},
+    )
+    model = forms.CharField(
+        label="Model",
+        required=False,
+        max_length=128,
+        help_text="The model's name. Required for technical documentation and evidence "
+        "bundles; optional elsewhere to narrow the report to one model.",
+    )
+    version = forms.IntegerField(
+        label="Version", required=False, min_value=1, help_text="The version number."
+    )
+    period_start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    team = forms.ModelChoiceField(
+        label="Team", required=False, queryset=None, empty_label="All teams"
+    )
+    risk_class = forms.ChoiceField(
+        label="Risk class", required=False, choices=[("", "All risk classes"), *RiskClass.choices]
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["kind"].choices = [(spec.kind, spec.label) for spec in available_kinds(user)]
+        self.fields["team"].queryset = report_teams(user)
+        today = timezone.localdate()
+        self.fields["period_start"].initial = today - timedelta(days=90)
+        self.fields["period_end"].initial = today
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if not kind:
+            return data
+        spec = kinds.spec(kind)
+        if data.get("format") and data["format"] not in spec.formats:
+            offered = ", ".join(Report.Format(f).label for f in spec.formats)
+            self.add_error("format", f"{spec.label} comes as {offered}.")
+        scope = ReportScope(
+            period_start=data.get("period_start"),
+            period_end=data.get("period_end"),
+            team=data.get("team"),
+            risk_class=data.get("risk_class") or "",
+        )
+        name, number = (data.get("model") or "").strip(), data.get("version")
+        if spec.needs_version and not (name and number):
+            self.add_error(
+                "model" if not name else "version",
+                f"{spec.label} is about one version: give the model and the version number.",
+            )
+        if name:
+            scope.model = (
+                RegisteredModel.objects.restrict(self.user, "view", few_rows=True)
+                .filter(name=name)
+                .first()
+            )
+            if scope.model is None:
+                self.add_error("model", f"There is no model named “{name}” that you can see.")
+            elif number:
+                scope.version = (
+                    ModelVersion.objects.filter(registered_model=scope.model, version=number)
+                    .select_related("registered_model")
+                    .first()
+                )
+                if scope.version is None:
+                    self.add_error("version", f"{name} has no version {number}.")
+        elif number:
+            self.add_error("model", "Give the model the version belongs to.")
+        data["scope"] = scope
+        return data
+
+
+def available_kinds(user) -> list[kinds.KindSpec]:
+    readers = audit_log.can_read_audit_log(user)
+    return [s for s in kinds.KINDS.values() if readers or not s.audit_readers_only]

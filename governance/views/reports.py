@@ -1,0 +1,124 @@
+"""The Reports page: ask for a report, watch it being generated, download it later."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods
+
+from governance.forms import add_service_errors
+from governance.models import Report
+from governance.reports import kinds
+from governance.reports.forms import ReportForm, available_kinds
+from governance.reports.selectors import report_get, reports_visible, sees_all_reports
+from governance.services.reports import report_download_record, report_request
+from registry.views.common import paginate, render_htmx
+
+# A stored HTML report is shown as a document, never as part of the application: no
+# scripts, nothing fetched, no forms, no access to Attest's origin.
+INLINE_HTML_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _list_context(request, form):
+    reports = reports_visible(request.user).select_related("job")
+    if request.GET.get("mine"):
+        reports = reports.filter(requested_by=request.user)
+    page = paginate(request, reports)
+    return {
+        "form": form,
+        "page": page,
+        "reports": page.object_list,
+        "kinds": available_kinds(request.user),
+        "formats_by_kind": {s.kind: list(s.formats) for s in kinds.KINDS.values()},
+        "sees_all": sees_all_reports(request.user),
+        "any_running": any(not r.is_finished for r in page.object_list),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def report_list(request):
+    """GET: the list and the form (prefilled from the query string, e.g. from a version
+    page). POST: queue a report, then go to its page to watch it."""
+    if request.method == "POST":
+        form = ReportForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = report_request(
+                    actor=request.user, kind=data["kind"], fmt=data["format"], scope=data["scope"]
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Report queued. This page shows its progress.")
+                return redirect(report)
+        context = _list_context(request, form)
+        return render(request, "governance/reports/list.html", context, status=400)
+    form = ReportForm(initial=request.GET.dict() or None, user=request.user)
+    context = _list_context(request, form)
+    return render_htmx(
+        request, "governance/reports/list.html", "governance/reports/_table.html", context
+    )
+
+
+@require_GET
+def report_detail(request, pk):
+    report = report_get(request.user, pk)
+    return render_htmx(
+        request,
+        "governance/reports/detail.html",
+        "governance/reports/_status.html",
+        {"report": report, "job": report.job, "scope_rows": _scope_rows(report.scope)},
+    )
+
+
+SCOPE_LABELS = {
+    "model": "Model",
+    "version": "Version",
+    "period_start": "From",
+    "period_end": "To (inclusive)",
+    "team": "Team",
+    "risk_class": "Risk class",
+}
+
+
+def _scope_rows(scope: dict) -> list[tuple[str, str]]:
+    return [(label, scope[key]) for key, label in SCOPE_LABELS.items() if key in scope]
+
+
+@require_GET
+def report_download(request, pk):
+    report = report_get(request.user, pk)
+    inline = request.GET.get("inline") == "1" and report.format == Report.Format.HTML
+    try:
+        report_download_record(actor=request.user, report=report, inline=inline)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(report)
+    content_type = kinds.CONTENT_TYPES[report.format]
+    if hasattr(default_storage, "bucket") and not inline:
+        # S3: the bytes come from the bucket through a short-lived signed URL, issued
+        # after the permission check and the audit event above.
+        return HttpResponseRedirect(
+            default_storage.url(
+                report.storage_name,
+                parameters={
+                    "ResponseContentDisposition": content_disposition_header(True, report.filename),
+                    "ResponseContentType": content_type,
+                },
+            )
+        )
+    response = FileResponse(
+        default_storage.open(report.storage_name, "rb"),
+        as_attachment=not inline,
+        filename=report.filename,
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = INLINE_HTML_CSP if inline else "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    if inline:
+        response["X-Frame-Options"] = "DENY"
+    return response
