@@ -14,6 +14,8 @@ from governance.reports.scope import ReportScope
 from governance.reports.selectors import report_teams
 from registry.models import ModelVersion, RegisteredModel, RiskClass
 
+SCOPE_FIELDS = ("model", "version", "period_start", "period_end", "team", "risk_class")
+
 
 class ReportForm(forms.Form):
     kind = forms.ChoiceField(label="Report", error_messages={"required": "Choose a report."})
@@ -33,7 +35,10 @@ class ReportForm(forms.Form):
         label="Version", required=False, min_value=1, help_text="The version number."
     )
     period_start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Audit reports and audit trail exports cover a period; the others ignore it.",
     )
     period_end = forms.DateField(
         label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -42,7 +47,10 @@ class ReportForm(forms.Form):
         label="Team", required=False, queryset=None, empty_label="All teams"
     )
     risk_class = forms.ChoiceField(
-        label="Risk class", required=False, choices=[("", "All risk classes"), *RiskClass.choices]
+        label="Risk class",
+        required=False,
+        choices=[("", "All risk classes"), *RiskClass.choices],
+        help_text="Team and risk class narrow audit reports and inventories.",
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -50,6 +58,7 @@ class ReportForm(forms.Form):
         self.user = user
         self.fields["kind"].choices = [(spec.kind, spec.label) for spec in available_kinds(user)]
         self.fields["team"].queryset = report_teams(user)
+        self.fields["format"].initial = Report.Format.PDF
         today = timezone.localdate()
         self.fields["period_start"].initial = today - timedelta(days=90)
         self.fields["period_end"].initial = today
@@ -63,6 +72,9 @@ class ReportForm(forms.Form):
         if data.get("format") and data["format"] not in spec.formats:
             offered = ", ".join(Report.Format(f).label for f in spec.formats)
             self.add_error("format", f"{spec.label} comes as {offered}.")
+        for name in SCOPE_FIELDS:  # what this kind does not read is not part of its scope
+            if name not in spec.scope_fields:
+                data[name] = None
         scope = ReportScope(
             period_start=data.get("period_start"),
             period_end=data.get("period_end"),

@@ -32,6 +32,9 @@ class KindSpec:
     builder: str = ""  # "module:function"
     writes_file: bool = False
     description: str = ""
+    # The scope fields this kind reads; the form drops the others, so a report's scope
+    # (and title) says only what it covers.
+    scope_fields: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -49,6 +52,7 @@ KINDS: dict[str, KindSpec] = {
         "documentation",
         needs_version=True,
         builder="governance.reports.techdoc:build",
+        scope_fields=("model", "version"),
         description="One version's technical documentation, in the order of EU AI Act "
         "Annex IV, with every missing item marked.",
     ),
@@ -59,6 +63,7 @@ KINDS: dict[str, KindSpec] = {
         needs_version=True,
         builder="governance.reports.bundle:write",
         writes_file=True,
+        scope_fields=("model", "version"),
         description="A ZIP for a reviewer: the technical documentation (PDF and JSON), the "
         "model card, the version's audit events, approvals, artifact hashes and a manifest.",
     ),
@@ -68,6 +73,7 @@ KINDS: dict[str, KindSpec] = {
         "logs",
         audit_readers_only=True,
         builder="governance.reports.audit_report:build",
+        scope_fields=("model", "period_start", "period_end", "team", "risk_class"),
         description="What happened in a period: transitions and decisions, emergency "
         "actions, Production models and their evidence, late requests, grant changes, "
         "downloads, and the audit chain's verification.",
@@ -77,6 +83,7 @@ KINDS: dict[str, KindSpec] = {
         (F.PDF, F.HTML, F.JSON, F.CSV),
         "logs",
         builder="governance.reports.inventory:build",
+        scope_fields=("team", "risk_class"),
         description="Every model you can see: risk class, versions by stage, owner, card "
         "completeness and last approval.",
     ),
@@ -87,6 +94,7 @@ KINDS: dict[str, KindSpec] = {
         audit_readers_only=True,
         builder="governance.reports.audit_export:write",
         writes_file=True,
+        scope_fields=("model", "period_start", "period_end"),
         description="The audit events themselves, with their chain hashes, for offline "
         "verification (see docs/audit.md). Streamed: any size runs in constant memory.",
     ),

@@ -435,3 +435,22 @@ def test_audit_export_report_holds_the_chain_rows(
     rows = [json.loads(line) for line in fetch(client, report).decode().splitlines()]
     assert rows and {"version.create", "model.create"} <= {r["action"] for r in rows}
     assert all(len(r["hash"]) == 64 and "prev_hash" in r for r in rows)
+
+
+def test_a_report_keeps_only_the_scope_its_kind_reads(
+    auditor, version, django_capture_on_commit_callbacks
+):
+    ask(
+        client_for(auditor),
+        django_capture_on_commit_callbacks,
+        kind="technical_documentation",
+        format="json",
+        model=version.registered_model.name,
+        version=version.version,
+        period_start="2026-01-01",
+        period_end="2026-02-01",
+        risk_class="high",
+    )
+    report = newest_report()
+    assert report.scope == {"model": version.registered_model.name, "version": version.version}
+    assert "2026-01-01" not in report.title
