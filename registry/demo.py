@@ -1,11 +1,13 @@
 """Demo accounts and models for the embedded default. Everything goes through the
 services, so the demo's history is in the audit trail like any other."""
 
+import contextlib
 import io
 import json
 import pickle
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
@@ -176,7 +178,8 @@ def create_demo(stdout=None) -> dict[str, str]:
                         description=f"Retrained on {spec['dataset']} v{number}.",
                     ),
                 )
-        _demo_governance(users)
+        with _no_demo_mail():
+            _demo_governance(users)
         if stdout:
             stdout.write(f"Created {len(MODELS)} demo models.")
     return passwords
@@ -224,6 +227,18 @@ FRAUD_METADATA = {
     "model_type": "Gradient-boosted trees (binary classifier)",
     "license": "other",
 }
+
+
+@contextlib.contextmanager
+def _no_demo_mail():
+    """The demo's transition requests would email the demo accounts (the console backend
+    prints every message), burying the passwords; the first start sends none."""
+    previous = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    try:
+        yield
+    finally:
+        settings.EMAIL_BACKEND = previous
 
 
 def _demo_governance(users: dict) -> None:
