@@ -10,9 +10,9 @@ from django.utils import timezone
 from governance import audit_log
 from governance.models import Report
 from governance.reports import kinds
-from governance.reports.scope import ReportScope
+from governance.reports.scope import ReportScope, version_of, visible_model
 from governance.reports.selectors import report_teams
-from registry.models import ModelVersion, RegisteredModel, RiskClass
+from registry.models import RiskClass
 
 SCOPE_FIELDS = ("model", "version", "period_start", "period_end", "team", "risk_class")
 
@@ -70,6 +70,7 @@ class ReportForm(forms.Form):
             return data
         spec = kinds.spec(kind)
         if data.get("format") and data["format"] not in spec.formats:
+            # The service says the same; here it shows beside the form's other errors.
             offered = ", ".join(Report.Format(f).label for f in spec.formats)
             self.add_error("format", f"{spec.label} comes as {offered}.")
         for name in SCOPE_FIELDS:  # what this kind does not read is not part of its scope
@@ -88,19 +89,11 @@ class ReportForm(forms.Form):
                 f"{spec.label} is about one version: give the model and the version number.",
             )
         if name:
-            scope.model = (
-                RegisteredModel.objects.restrict(self.user, "view", few_rows=True)
-                .filter(name=name)
-                .first()
-            )
+            scope.model = visible_model(self.user, name)
             if scope.model is None:
                 self.add_error("model", f"There is no model named “{name}” that you can see.")
             elif number:
-                scope.version = (
-                    ModelVersion.objects.filter(registered_model=scope.model, version=number)
-                    .select_related("registered_model")
-                    .first()
-                )
+                scope.version = version_of(scope.model, number)
                 if scope.version is None:
                     self.add_error("version", f"{name} has no version {number}.")
         elif number:

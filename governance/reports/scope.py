@@ -75,23 +75,28 @@ def describe(scope: dict) -> str:
     return ", ".join(parts) or "everything you can see"
 
 
+def visible_model(user, name: str) -> RegisteredModel | None:
+    """The model of that name if `user` may view it (a hidden one looks like none)."""
+    return RegisteredModel.objects.restrict(user, "view", few_rows=True).filter(name=name).first()
+
+
+def version_of(model: RegisteredModel, number: int) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.filter(registered_model=model, version=number)
+        .select_related("registered_model")
+        .first()
+    )
+
+
 def resolve(user, data: dict) -> ReportScope:
     """The stored scope as objects, each looked up through `restrict(user, 'view')`."""
     scope = ReportScope(risk_class=data.get("risk_class", ""))
     if data.get("model"):
-        scope.model = (
-            RegisteredModel.objects.restrict(user, "view", few_rows=True)
-            .filter(name=data["model"])
-            .first()
-        )
+        scope.model = visible_model(user, data["model"])
         if scope.model is None:
             raise ScopeError(f"Model {data['model']} is not visible to {user.get_username()}.")
         if data.get("version"):
-            scope.version = (
-                ModelVersion.objects.filter(registered_model=scope.model, version=data["version"])
-                .select_related("registered_model")
-                .first()
-            )
+            scope.version = version_of(scope.model, data["version"])
             if scope.version is None:
                 raise ScopeError(f"{data['model']} has no version {data['version']}.")
     if data.get("team"):

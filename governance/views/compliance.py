@@ -4,10 +4,7 @@ download it (audited). Out of scope answers 404, read-only users 403 on the uplo
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from governance import selectors
@@ -20,6 +17,7 @@ from governance.services.compliance import (
 )
 from registry import selectors as registry_selectors
 from registry import storage
+from registry.views.common import stored_file_response
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,25 +72,6 @@ def compliance_upload(request, name, number):
 def compliance_download(request, name, number, pk):
     document = selectors.compliance_document_get(request.user, name, number, pk)
     compliance_document_download_record(actor=request.user, document=document)
-    if hasattr(default_storage, "bucket"):
-        # S3: a short-lived signed URL, issued after the permission check and the event.
-        return HttpResponseRedirect(
-            default_storage.url(
-                document.storage_name,
-                parameters={
-                    "ResponseContentDisposition": content_disposition_header(
-                        True, document.filename
-                    ),
-                    "ResponseContentType": PDF_CONTENT_TYPE,
-                },
-            )
-        )
-    response = FileResponse(
-        default_storage.open(document.storage_name, "rb"),
-        as_attachment=True,
-        filename=document.filename,
-        content_type=PDF_CONTENT_TYPE,
+    return stored_file_response(
+        document.storage_name, filename=document.filename, content_type=PDF_CONTENT_TYPE
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    return response

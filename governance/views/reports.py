@@ -3,9 +3,8 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from governance.forms import add_service_errors
@@ -14,7 +13,7 @@ from governance.reports import kinds
 from governance.reports.forms import ReportForm, available_kinds
 from governance.reports.selectors import report_get, reports_visible, sees_all_reports
 from governance.services.reports import report_download_record, report_request
-from registry.views.common import paginate, render_htmx
+from registry.views.common import paginate, render_htmx, stored_file_response
 
 # A stored HTML report is shown as a document, never as part of the application: no
 # scripts, nothing fetched, no forms, no access to Attest's origin.
@@ -98,27 +97,17 @@ def report_download(request, pk):
         messages.error(request, exc.messages[0])
         return redirect(report)
     content_type = kinds.CONTENT_TYPES[report.format]
-    if hasattr(default_storage, "bucket") and not inline:
-        # S3: the bytes come from the bucket through a short-lived signed URL, issued
-        # after the permission check and the audit event above.
-        return HttpResponseRedirect(
-            default_storage.url(
-                report.storage_name,
-                parameters={
-                    "ResponseContentDisposition": content_disposition_header(True, report.filename),
-                    "ResponseContentType": content_type,
-                },
-            )
+    if not inline:
+        return stored_file_response(
+            report.storage_name, filename=report.filename, content_type=content_type
         )
+    # Shown in the browser: from Attest itself, as a document with no scripts, nothing
+    # fetched and no framing.
     response = FileResponse(
-        default_storage.open(report.storage_name, "rb"),
-        as_attachment=not inline,
-        filename=report.filename,
-        content_type=content_type,
+        default_storage.open(report.storage_name, "rb"), content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = INLINE_HTML_CSP if inline else "sandbox"
+    response["Content-Security-Policy"] = INLINE_HTML_CSP
     response["Cache-Control"] = "private, no-store"
-    if inline:
-        response["X-Frame-Options"] = "DENY"
+    response["X-Frame-Options"] = "DENY"
     return response

@@ -1,11 +1,9 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from registry import selectors, storage, uploads
@@ -20,6 +18,7 @@ from registry.models import Job
 from registry.services import version_create
 from registry.services.artifacts import artifact_download_record
 from registry.services.versions import UploadFile, VersionInput
+from registry.views.common import stored_file_response
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,29 +120,11 @@ def scan_panel(request, name, number):
 def artifact_download(request, name, number, artifact_id):
     artifact = selectors.artifact_get(request.user, name, number, artifact_id)
     artifact_download_record(actor=request.user, artifact=artifact)
-    filename = artifact.path.rsplit("/", 1)[-1]
-    if hasattr(default_storage, "bucket"):
-        # S3: the bytes come straight from the bucket through a short-lived signed URL,
-        # issued only after the permission check and the audit event above.
-        return HttpResponseRedirect(
-            default_storage.url(
-                artifact.storage_name,
-                parameters={
-                    "ResponseContentDisposition": content_disposition_header(True, filename),
-                    "ResponseContentType": "application/octet-stream",
-                },
-            )
-        )
-    handle = default_storage.open(artifact.storage_name, "rb")
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=filename,
+    return stored_file_response(
+        artifact.storage_name,
+        filename=artifact.path.rsplit("/", 1)[-1],
         content_type="application/octet-stream",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
 
 
 @require_GET
