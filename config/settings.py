@@ -221,6 +221,10 @@ if env_bool("BEHIND_TLS_PROXY", False):
 
 # --- Attest --------------------------------------------------------------------------
 ATTEST_PAGE_SIZE = env_int("ATTEST_PAGE_SIZE", 25)
+# The model list counts its matches up to this many, then says "more than" (see
+# registry/paging.py): an exact count of a long permission-filtered list costs more than
+# the page.
+ATTEST_LIST_COUNT_CAP = env_int("ATTEST_LIST_COUNT_CAP", 1000)
 # Used in links sent by email.
 ATTEST_BASE_URL = env_str("ATTEST_BASE_URL", "http://127.0.0.1:8000")
 # Trust X-Forwarded-For for the client address only behind a known proxy.

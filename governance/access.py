@@ -259,18 +259,32 @@ class ScanIn(In):
     they can start from the list, unless `probe_only` says another list in the query is
     the one to start from (a search filter under the permission filter: counting what the
     user may see and testing each against the matches costs what the user may see, not
-    what matched). Other databases get the plain form: PostgreSQL plans from statistics."""
+    what matched).
 
-    def __init__(self, lhs, rhs, *, probe_only: bool = False):
+    PostgreSQL plans from statistics, but turns `lhs IN (subquery)` into a join whenever it
+    can, and for a page walked in sort order that join looks each row up in the list's
+    source (an index probe per row, and for a search a TOASTed tsvector per row).
+    `hashed=True` writes `(lhs IN (subquery)) IS TRUE`, which it cannot turn into a join:
+    the list is read once into a hash table (as the permission filter's lists are) and
+    each row is tested against it. That is cheaper unless the list is most of the table."""
+
+    def __init__(self, lhs, rhs, *, probe_only: bool = False, hashed: bool = False):
         if isinstance(rhs, models.QuerySet):
             rhs = rhs.query  # as `field__in=queryset` does: its ordering is dropped
         super().__init__(lhs, rhs)
         self.probe_only = probe_only
+        self.hashed = hashed
 
     def process_lhs(self, compiler, connection, lhs=None):
         sql, params = super().process_lhs(compiler, connection, lhs)
         if connection.vendor == "sqlite" and (self.probe_only or compiler.query.is_sliced):
             sql = f"+{sql}"
+        return sql, params
+
+    def as_sql(self, compiler, connection):
+        sql, params = super().as_sql(compiler, connection)
+        if self.hashed and connection.vendor == "postgresql":
+            sql = f"({sql}) IS TRUE"
         return sql, params
 
 

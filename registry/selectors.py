@@ -1,14 +1,14 @@
 """Reads with rules. Each starts from the permission-filtered queryset, restrict()."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from governance import access
 from registry.models import Artifact, Job, Metric, ModelTag, ModelVersion, RegisteredModel, Stage
-from registry.search import few_matching_ids, matching_ids_sql, query_terms
+from registry.search import few_matching_ids, matching_ids_sql, most_models_match, query_terms
 
 MODEL_SORTS = {
     "name": "name",
@@ -35,7 +35,7 @@ def models_visible(user, action: str = "view", *, few_rows: bool = False):
 SHORT_LIST = 500
 
 
-def _model_filter(ids_query, *, scoped: bool, short_ids=None):
+def _model_filter(ids_query, *, scoped: bool, short_ids=None, hashed=True):
     """Keep models whose id `ids_query` (a one-column values() queryset, or a RawSQL)
     selects.
 
@@ -46,31 +46,36 @@ def _model_filter(ids_query, *, scoped: bool, short_ids=None):
     up to SHORT_LIST ids (`short_ids`, for a RawSQL, comes from the caller): a short list
     goes in as literal ids, which both size correctly; a long one stays a subquery, which
     on SQLite each row is tested against (access.ScanIn), and under a permission filter
-    (`scoped`) SQLite counts from the user's grants instead of from the matches."""
+    (`scoped`) SQLite counts from the user's grants instead of from the matches. On
+    PostgreSQL a long list is read into a hash (`hashed`, see ScanIn) unless the caller
+    knows it holds most of the table."""
     if short_ids is None and isinstance(ids_query, QuerySet):
         (column,) = ids_query.query.values_select
         first = list(ids_query.order_by().values_list(column, flat=True)[: SHORT_LIST + 1])
         short_ids = set(first) if len(first) <= SHORT_LIST else None
     if short_ids is not None:
         return Q(pk__in=sorted(short_ids))
-    return access.ScanIn(F("pk"), ids_query, probe_only=scoped)
+    return access.ScanIn(F("pk"), ids_query, probe_only=scoped, hashed=hashed)
 
 
 def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""):
     """The model list: search, filters and a sort, over what `user` may see.
 
     Each filter is a list of model ids from an index (see _model_filter), except stage
-    None, which nearly every model passes and is tested per row through an index. The
-    denormalised search text is never shown, so it is not loaded."""
-    qs = models_visible(user).select_related("team", "created_by").defer("search_text")
+    None, which nearly every model passes and is tested per row through an index. The list
+    page reads only the ids of this query (registry.paging) and loads its rows with
+    model_rows()."""
+    qs = models_visible(user)
     scoped = qs.query.has_filters()  # False for registry-wide viewers
     terms = query_terms(q)
     if terms:
+        dense = most_models_match(terms)  # PostgreSQL only; then no short list either
         qs = qs.filter(
             _model_filter(
                 matching_ids_sql(terms),
                 scoped=scoped,
-                short_ids=few_matching_ids(terms, SHORT_LIST),
+                short_ids=None if dense else few_matching_ids(terms, SHORT_LIST),
+                hashed=not dense,
             )
         )
     if stage == Stage.NONE:  # every version starts in None: most models have one
@@ -96,27 +101,47 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
         models_with = versions.values("registered_model_id").distinct()  # index order: cheap
         qs = qs.filter(_model_filter(models_with, scoped=scoped))
     order = MODEL_SORTS.get(sort, MODEL_SORTS[DEFAULT_MODEL_SORT])
-    # The tie-break runs the same way as the sort, so one index serves both.
+    # The tie-break runs the same way as the sort, so one (sort column, id) index serves
+    # the whole ORDER BY, and a page of ids is read from the index alone.
     tie_break = "-pk" if order.startswith("-") else "pk"
-    return qs.order_by(order, tie_break).prefetch_related(
-        "tags",
-        Prefetch(
-            "versions",
-            queryset=ModelVersion.objects.filter(stage__in=LIVE_STAGES)
-            .only("id", "registered_model_id", "version", "stage")
-            .order_by("-version"),
-            to_attr="live_versions",
-        ),
+    return qs.order_by(order, tie_break)
+
+
+def model_rows(user, ids):
+    """The rows of one page of the model list, with what the table shows: team, tags and
+    live versions. Filtered again (per row, as they are few); the denormalised search text
+    is never shown, so it is not loaded."""
+    return (
+        models_visible(user, few_rows=True)
+        .filter(pk__in=list(ids))
+        .select_related("team", "created_by")
+        .defer("search_text")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "versions",
+                queryset=ModelVersion.objects.filter(stage__in=LIVE_STAGES)
+                .only("id", "registered_model_id", "version", "stage")
+                .order_by("-version"),
+                to_attr="live_versions",
+            ),
+        )
     )
 
 
 def teams_visible(user):
     """Teams that own at least one model the user can see (for the team filter).
 
-    One EXISTS per team (there are few), each answered from the team index: the first
-    visible model of a team ends its search."""
-    visible = models_visible(user).filter(team_id=OuterRef("pk"))
-    teams = Group.objects.filter(Exists(visible)).exclude(name__in=access.SYSTEM_GROUPS)
+    Per team, the first visible model of the team (a scalar subquery with LIMIT 1, which
+    neither engine turns into a join) ends its search: the user's grants are collected
+    once and each team's index is walked only to its first visible model, instead of
+    testing every visible model to group them by team."""
+    first_visible = models_visible(user).filter(team_id=OuterRef("pk")).values("pk")[:1]
+    teams = (
+        Group.objects.alias(first_visible=Subquery(first_visible))
+        .filter(first_visible__isnull=False)
+        .exclude(name__in=access.SYSTEM_GROUPS)
+    )
     return teams.order_by("name")
 
 

@@ -43,8 +43,8 @@ class RegisteredModel(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     latest_version_number = models.PositiveIntegerField(default=0)
     # Denormalised text for full-text search (name, description, tags, team, owner and
     # version metadata), kept current by the services; indexed by FTS5 or a GIN index.
@@ -55,8 +55,13 @@ class RegisteredModel(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
-            # Sort by version count.
-            models.Index(fields=["latest_version_number"], name="model_latest_version"),
+            # The list's sorts, each with the id that breaks its ties: a page of ids in
+            # list order is read from the index alone (registry.paging), and the index
+            # serves the whole ORDER BY. (SQLite indexes carry the row id anyway.)
+            models.Index(fields=["updated_at", "id"], name="model_updated_id"),
+            models.Index(fields=["created_at", "id"], name="model_created_id"),
+            models.Index(fields=["name", "id"], name="model_name_id"),
+            models.Index(fields=["latest_version_number", "id"], name="model_versions_id"),
             # A narrow copy of (id, team) for queries that start from a list of granted ids
             # (counts, the team filter): on SQLite a lookup by id would otherwise read the
             # wide row (description, search text) just to confirm it exists.

@@ -6,6 +6,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 
+from registry.paging import CappedPaginator
+
 
 def render_htmx(request, template: str, partial: str, context: dict, status: int = 200):
     """One view, two renderings: the partial for htmx requests, the page otherwise.
@@ -21,6 +23,17 @@ def render_htmx(request, template: str, partial: str, context: dict, status: int
 
 def paginate(request, queryset, per_page: int | None = None):
     paginator = Paginator(queryset, per_page or settings.ATTEST_PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def paginate_capped(request, queryset, load_rows):
+    """A page of a long list whose count stops at ATTEST_LIST_COUNT_CAP (registry.paging)."""
+    paginator = CappedPaginator(
+        queryset,
+        settings.ATTEST_PAGE_SIZE,
+        load_rows=load_rows,
+        cap=settings.ATTEST_LIST_COUNT_CAP,
+    )
     return paginator.get_page(request.GET.get("page"))
 
 

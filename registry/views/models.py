@@ -10,7 +10,7 @@ from registry.models import Stage
 from registry.services import model_create, model_update
 from registry.services.common import tags_text
 from registry.services.models import can_register_models
-from registry.views.common import paginate, query_without_page, render_htmx
+from registry.views.common import paginate, paginate_capped, query_without_page, render_htmx
 
 
 def model_list(request):
@@ -18,7 +18,11 @@ def model_list(request):
         k: request.GET.get(k, "").strip() for k in ("q", "stage", "team", "tag", "framework")
     }
     sort = request.GET.get("sort", selectors.DEFAULT_MODEL_SORT)
-    page = paginate(request, selectors.model_search(request.user, sort=sort, **filters))
+    page = paginate_capped(
+        request,
+        selectors.model_search(request.user, sort=sort, **filters),
+        load_rows=lambda ids: selectors.model_rows(request.user, ids),
+    )
     context = {
         "page": page,
         "filters": filters,
