@@ -355,6 +355,10 @@ class User:
 
     async def loop(self, deadline: float):
         kinds, weights = zip(*MIX, strict=True)
+        # People do not all click at the same instant: each user starts somewhere within
+        # one think time, as if they had been working for a while (all starting together
+        # would send every user's request in one burst, again and again).
+        await asyncio.sleep(self.rng.uniform(0, 1.5) * self.args.think)
         while time.monotonic() < deadline:
             await self.step(self.rng.choices(kinds, weights)[0])
             if self.args.think:
@@ -376,12 +380,14 @@ async def drive(args, data, base, stats) -> float:
             f"then {args.duration:g}s timed",
             flush=True,
         )
-        stats.recording = True
-        started = time.monotonic()
-        deadline = started + args.duration
-        await asyncio.gather(
+        deadline = time.monotonic() + args.warmup + args.duration
+        loops = asyncio.gather(
             *(u.loop(deadline) for u, ok in zip(users, signed_in, strict=True) if ok)
         )
+        await asyncio.sleep(args.warmup)  # untimed: caches, connections, the first wave
+        stats.recording = True
+        started = time.monotonic()
+        await loops
         return time.monotonic() - started
 
 

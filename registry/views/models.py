@@ -28,7 +28,7 @@ def model_list(request):
         "filters": filters,
         "sort": sort if sort in selectors.MODEL_SORTS else selectors.DEFAULT_MODEL_SORT,
         "stages": Stage.values,
-        "teams": selectors.teams_visible(request.user),
+        "teams": selectors.filter_teams(),
         "querystring": query_without_page(request),
         "can_register": can_register_models(request.user),
     }

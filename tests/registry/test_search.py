@@ -175,8 +175,19 @@ def test_version_page_query_count_does_not_grow_with_rows(scientist, model):
     assert _queries_for(client, url) == few
 
 
-def test_team_filter_lists_only_visible_teams(catalogue, other_scientist):
+def test_team_filter_lists_every_team_and_filters_within_what_the_user_sees(
+    catalogue, other_scientist
+):
+    """The team names are the organisation's directory (the grant form lists them too);
+    choosing a team shows only that team's models the user may see."""
     make_model(other_scientist, name="elsewhere", team=make_team("Other team"))
     viewer = make_user("v2", access.ROLE_DATA_SCIENTISTS)
     access.grant(catalogue["credit"], "view", user=viewer)
-    assert [t.name for t in selectors.teams_visible(viewer)] == ["Credit risk"]
+    teams = [t.name for t in selectors.filter_teams()]
+    assert "Credit risk" in teams and "Other team" in teams
+    assert not set(teams) & set(access.SYSTEM_GROUPS)
+    page = client_for(viewer).get(reverse("registry:model-list"), {"team": "Other team"})
+    assert b"elsewhere" not in page.content and b"No model matches" in page.content
+    assert [m.name for m in selectors.model_search(viewer, team="Credit risk")] == [
+        catalogue["credit"].name
+    ]
