@@ -168,8 +168,9 @@ def main(argv=None) -> int:
             queries = list(captured.captured_queries)  # before the next request resets the log
             close_old_connections()
             match = COUNT_RE.search(response.content.decode())
-            # The model count as the page shows it: exact, or ">1000" past the count cap.
-            rows = match.group(1).replace(",", "").replace("More than ", ">") if match else None
+            # The model count as the page shows it: a number, or ">1000" past the count cap.
+            rows = match and match.group(1).replace(",", "").replace("More than ", ">")
+            rows = int(rows) if rows and rows.isdigit() else rows
             times, cpu = [], []
             for _ in range(args.runs):
                 started, started_cpu = time.perf_counter(), time.process_time()

@@ -11,8 +11,8 @@ from governance import audit_log
 from governance.models import Report
 from governance.reports import kinds
 from governance.reports.scope import ReportScope, version_of, visible_model
-from governance.reports.selectors import report_teams
 from registry.models import RiskClass
+from registry.selectors import filter_teams
 
 SCOPE_FIELDS = ("model", "version", "period_start", "period_end", "team", "risk_class")
 
@@ -57,7 +57,9 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["kind"].choices = [(spec.kind, spec.label) for spec in available_kinds(user)]
-        self.fields["team"].queryset = report_teams(user)
+        # The teams of the model list's filter: every team; the report itself only holds
+        # what the requester may see (scope.resolve goes through restrict()).
+        self.fields["team"].queryset = filter_teams()
         self.fields["format"].initial = Report.Format.PDF
         today = timezone.localdate()
         self.fields["period_start"].initial = today - timedelta(days=90)

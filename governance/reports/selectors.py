@@ -1,4 +1,4 @@
-"""Which reports a user may see, and the teams a report can be narrowed to.
+"""Which reports a user may see.
 
 - Someone who reads the whole registry's audit trail (auditors and registry admins with
   registry-wide view, superusers) sees every report.
@@ -8,11 +8,10 @@
 Reports only ever contain what their requester could see when they were generated.
 """
 
-from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from governance import access, audit_log
+from governance import audit_log
 from governance.models import Report
 from registry.models import RegisteredModel
 
@@ -35,13 +34,3 @@ def reports_visible(user):
 def report_get(user, pk: int) -> Report:
     """The report, or 404 when it is not the user's to see."""
     return get_object_or_404(reports_visible(user).select_related("job"), pk=pk)
-
-
-def report_teams(user):
-    """Teams (not role groups) owning at least one model the user can see."""
-    models = RegisteredModel.objects.restrict(user, "view")
-    return (
-        Group.objects.exclude(name__in=access.SYSTEM_GROUPS)
-        .filter(pk__in=models.values("team_id"))
-        .order_by("name")
-    )
