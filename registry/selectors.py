@@ -1,7 +1,17 @@
 """Reads with rules. Each starts from the permission-filtered queryset, restrict()."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -86,7 +96,9 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
         live = ModelVersion.objects.filter(stage=stage).values("registered_model_id")
         qs = qs.filter(_model_filter(live, scoped=scoped))
     if team:
-        qs = qs.filter(team__name=team)
+        # A scalar subquery, not a join: its one id is known before the rows are read, so
+        # a (team, sort column, id) index serves the filter and the order together.
+        qs = qs.filter(team=Subquery(Group.objects.filter(name=team).values("pk")))
     if tag:
         key, _, value = tag.partition("=")
         tags = ModelTag.objects.filter(key=key.strip())

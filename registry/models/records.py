@@ -62,6 +62,15 @@ class RegisteredModel(models.Model):
             models.Index(fields=["created_at", "id"], name="model_created_id"),
             models.Index(fields=["name", "id"], name="model_name_id"),
             models.Index(fields=["latest_version_number", "id"], name="model_versions_id"),
+            # The same sorts within one team, for the team filter: the filter and the order
+            # are one index range, where a sort index alone would walk every team's models
+            # to find the first page of a team whose models the user cannot see.
+            models.Index(fields=["team", "updated_at", "id"], name="model_team_updated_id"),
+            models.Index(fields=["team", "created_at", "id"], name="model_team_created_id"),
+            models.Index(fields=["team", "name", "id"], name="model_team_name_id"),
+            models.Index(
+                fields=["team", "latest_version_number", "id"], name="model_team_versions_id"
+            ),
             # A narrow copy of (id, team) for queries that start from a list of granted ids
             # (counts, the team filter): on SQLite a lookup by id would otherwise read the
             # wide row (description, search text) just to confirm it exists.

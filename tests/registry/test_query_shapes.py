@@ -154,6 +154,40 @@ def test_filter_teams_leave_out_system_groups(registry, team):
     assert not set(teams) & set(access.SYSTEM_GROUPS)
 
 
+@pytest.mark.parametrize("sort", ["-updated", "name", "created", "-versions"])
+def test_team_filter_selects_the_teams_visible_models(registry, team, sort):
+    """The team filter is a scalar subquery on the team's name: the same rows as the join
+    it replaces, nothing for a name that is no team, and filtered as always."""
+    for user in registry.values():
+        for name in (team.name, "Shared readers", "No such team"):
+            expected = RegisteredModel.objects.restrict(user).filter(team__name=name)
+            found = selectors.model_search(user, team=name, sort=sort)
+            assert _names(found) == _names(expected)
+            assert found.count() == expected.count()
+    assert _names(selectors.model_search(registry["scientist"], team=team.name)) == [
+        "change-only",
+        "owned",
+        "to-group",
+        "to-reader",
+    ]
+    assert not selectors.model_search(registry["nobody"], team=team.name).exists()
+    # No join to the teams: PostgreSQL could then not read the page in index order.
+    sql = str(selectors.model_search(registry["scientist"], team=team.name).query)
+    assert 'JOIN "auth_group"' not in sql
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL plans from statistics")
+def test_team_filter_reads_one_team_index_range(registry, team):
+    """A page of one team's models in list order comes from a (team, sort, id) index, not
+    from walking every team's models in sort order."""
+    page = selectors.model_search(registry["scientist"], team=team.name).values("pk")[:25]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "model_team_updated_id" in plan and "USE TEMP B-TREE FOR ORDER BY" not in plan
+
+
 # --- What a page costs: queries per request ---------------------------------------------
 # The hot pages of the load test, for the creator of a model (who may change and manage
 # it, so every panel of the page is shown). A page's permission checks on its model take
