@@ -71,16 +71,28 @@ def few_matching_ids(terms: list[str], limit: int) -> set[int] | None:
     return ids if len(ids) <= limit else None
 
 
-def most_models_match(terms: list[str], share: float = 0.3) -> bool:
-    """True if PostgreSQL's planner expects more than `share` of all models to match (it
-    keeps statistics of the tsvector's words and estimates prefixes from them). Such a
-    list is cheaper to test row by row on a page walked in sort order (the page fills
-    quickly) than to collect whole. One EXPLAIN, no rows read; False on other databases.
+# What PostgreSQL's planner expects a search to match (match_size).
+DENSE = "dense"  # most of the table: test rows one by one on a page walked in sort order
+LONG = "long"  # surely more than a short list: collect the matches into a hash
+
+
+def match_size(terms: list[str], *, short: int, share: float = 0.3) -> str | None:
+    """DENSE if PostgreSQL's planner expects more than `share` of all models to match,
+    LONG if it expects well over `short` matches (four times), else None: few, or not
+    known (other databases), for few_matching_ids() to find out. One EXPLAIN, no rows
+    read; the planner keeps statistics of the tsvector's words and estimates prefixes
+    from them.
+
+    A dense list is cheaper to test row by row on a page walked in sort order (the page
+    fills quickly) than to collect whole. A long one is collected into a hash, so the
+    short-list probe would only read 500 matches to throw them away (a GIN bitmap of
+    every match first). A wrong estimate costs time, never rows: every shape selects
+    the same models.
 
     The EXPLAIN plans the matches and the whole table side by side (UNION ALL), so one
     round trip gives both estimates."""
     if connection.vendor != "postgresql":
-        return False
+        return None
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN (FORMAT JSON) SELECT id FROM registry_registeredmodel "
@@ -92,7 +104,9 @@ def most_models_match(terms: list[str], share: float = 0.3) -> bool:
     if isinstance(plan, str):
         plan = json.loads(plan)
     matches, everything = (p["Plan Rows"] for p in plan[0]["Plan"]["Plans"])
-    return everything > 0 and matches > share * everything
+    if everything > 0 and matches > share * everything:
+        return DENSE
+    return LONG if matches > 4 * short else None
 
 
 def _tsquery(terms: list[str]) -> str:

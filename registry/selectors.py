@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 
 from governance import access
 from registry.models import Artifact, Job, Metric, ModelTag, ModelVersion, RegisteredModel, Stage
-from registry.search import few_matching_ids, matching_ids_sql, most_models_match, query_terms
+from registry.search import DENSE, few_matching_ids, match_size, matching_ids_sql, query_terms
 
 MODEL_SORTS = {
     "name": "name",
@@ -79,13 +79,13 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
     scoped = qs.query.has_filters()  # False for registry-wide viewers
     terms = query_terms(q)
     if terms:
-        dense = most_models_match(terms)  # PostgreSQL only; then no short list either
+        size = match_size(terms, short=SHORT_LIST)  # PostgreSQL's estimate, else None
         qs = qs.filter(
             _model_filter(
                 matching_ids_sql(terms),
                 scoped=scoped,
-                short_ids=None if dense else few_matching_ids(terms, SHORT_LIST),
-                hashed=not dense,
+                short_ids=None if size else few_matching_ids(terms, SHORT_LIST),
+                hashed=size != DENSE,
             )
         )
     if stage == Stage.NONE:  # every version starts in None: most models have one
@@ -120,13 +120,13 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
 
 
 def model_rows(user, ids):
-    """The rows of one page of the model list, with what the table shows: team, tags and
-    live versions. Filtered again (per row, as they are few); the denormalised search text
-    is never shown, so it is not loaded."""
+    """The rows of one page of the model list, with what the table shows (team, tags and
+    live versions) and nothing more: no creator, and not the denormalised search text.
+    Filtered again (per row, as they are few)."""
     return (
         models_visible(user, few_rows=True)
         .filter(pk__in=list(ids))
-        .select_related("team", "created_by")
+        .select_related("team")
         .defer("search_text")
         .prefetch_related(
             "tags",

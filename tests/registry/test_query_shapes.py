@@ -12,7 +12,7 @@ from governance import access
 from governance.services import alias_set
 from registry import selectors
 from registry.models import ModelTag, ModelVersion, RegisteredModel
-from registry.search import most_models_match
+from registry.search import DENSE, LONG, match_size
 from registry.templatetags import attest
 from tests.conftest import client_for
 from tests.factories import make_model, make_team, make_user, make_version
@@ -96,12 +96,12 @@ def test_scan_in_hint_only_on_pages(registry):
         {"q": "nothing-matches"},
     ],
 )
-@pytest.mark.parametrize("dense", [False, True])
-def test_short_and_long_filter_lists_agree(registry, monkeypatch, short_list, filters, dense):
+@pytest.mark.parametrize("size", [None, LONG, DENSE])
+def test_short_and_long_filter_lists_agree(registry, monkeypatch, short_list, filters, size):
     """Literal id lists (few matches), hashed subqueries (many) and per-row tests (most of
-    the table, PostgreSQL) give the same answers."""
+    the table, PostgreSQL) give the same answers, whatever the planner's estimate says."""
     monkeypatch.setattr(selectors, "SHORT_LIST", short_list)
-    monkeypatch.setattr(selectors, "most_models_match", lambda terms: dense)
+    monkeypatch.setattr(selectors, "match_size", lambda terms, short: size)
     for user in registry.values():
         expected = _names(_plain_search(user, **filters))
         assert _names(selectors.model_search(user, **filters)) == expected
@@ -120,8 +120,10 @@ def test_planner_tells_a_common_word_from_a_rare_one(team):
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE registry_registeredmodel")
-    assert most_models_match(["common"]) and most_models_match(["comm"])
-    assert not most_models_match(["rare"]) and not most_models_match(["nowhere"])
+    assert match_size(["common"], short=20) == match_size(["comm"], short=20) == DENSE
+    assert match_size(["other"], short=20) == LONG  # 100 of 400: a quarter, over 4 x 20
+    assert match_size(["other"], short=50) is None  # not surely over 4 x 50
+    assert match_size(["rare"], short=20) is None and match_size(["nowhere"], short=20) is None
 
 
 def test_hashed_list_only_on_postgresql(registry):
@@ -218,7 +220,7 @@ def test_page_query_counts(scientist, model, version):
     client = client_for(scientist)
     list_url = "/models/"
     assert _queries(client, list_url) <= PAGE_QUERIES["list"]
-    # PostgreSQL: + the planner's estimate of the matches (registry.search.most_models_match)
+    # PostgreSQL: + the planner's estimate of the matches (registry.search.match_size)
     search_extra = 1 if connection.vendor == "postgresql" else 0
     assert _queries(client, list_url + "?q=fraud") <= PAGE_QUERIES["search"] + search_extra
     assert _queries(client, list_url, HTTP_HX_REQUEST="true") <= PAGE_QUERIES["htmx"]

@@ -130,7 +130,7 @@ def test_list_page_query_count_does_not_grow_with_rows(scientist, team):
     few = _queries_for(client, url)
     # A search costs one query more than the plain list (it first reads the matching ids
     # if there are few: registry.selectors._model_filter), however many models match; on
-    # PostgreSQL one more, the planner's estimate (registry.search.most_models_match).
+    # PostgreSQL one more, the planner's estimate (registry.search.match_size).
     few_searched = _queries_for(client, url, {"q": "small"})
     assert few_searched == few + (2 if connection.vendor == "postgresql" else 1)
     for i in range(20):
