@@ -36,17 +36,13 @@ def grant_assign(*, actor, registered_model: RegisteredModel, action: str, user=
 def grant_revoke(*, actor, registered_model: RegisteredModel, action: str, user=None, group=None):
     _require_manager(actor, registered_model)
     subject = _subject(user, group)
-    revoking_last_manager = (
-        action == "manage"
-        and user is not None
-        and _manager_count(registered_model) <= 1
-        and user.has_perm(access.codename("manage", RegisteredModel), registered_model)
-    )
-    if revoking_last_manager:
-        raise ValidationError(
-            "This is the model's last manager; grant manage to someone else first."
-        )
     with transaction.atomic():
+        # Lock the model so two revokes at once cannot each see the other's manager.
+        RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        if action == "manage" and _is_last_manager(registered_model, user=user, group=group):
+            raise ValidationError(
+                "This is the model's last manager; grant manage to someone else first."
+            )
         access.revoke(registered_model, action, user=user, group=group)
         audit.record(
             actor=actor,
@@ -57,8 +53,12 @@ def grant_revoke(*, actor, registered_model: RegisteredModel, action: str, user=
         )
 
 
-def _manager_count(model) -> int:
+def _is_last_manager(model, *, user=None, group=None) -> bool:
+    """True if the user or group holds the model's only manage grant (to a user or a
+    group); a grant through a group is the group's, so revoking it is the group's case."""
     codename = access.codename("manage", RegisteredModel)
-    users = get_users_with_perms(model, only_with_perms_in=[codename], with_group_users=False)
-    groups = get_groups_with_perms(model, attach_perms=True)
-    return users.count() + sum(1 for perms in groups.values() if codename in perms)
+    managers = get_users_with_perms(model, only_with_perms_in=[codename], with_group_users=False)
+    by_group = get_groups_with_perms(model, attach_perms=True)
+    groups = [g for g, perms in by_group.items() if codename in perms]
+    holds = managers.filter(pk=user.pk).exists() if user is not None else group in groups
+    return holds and managers.count() + len(groups) <= 1

@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from guardian.shortcuts import get_groups_with_perms
 
 from governance import access
 from governance.models import AuditEvent
@@ -12,7 +13,7 @@ from governance.services import (
     transition_request_open,
 )
 from registry.models import ModelAlias
-from tests.factories import make_user
+from tests.factories import make_team, make_user
 
 
 def test_plain_alias_needs_change(scientist, viewer, model, version):
@@ -76,3 +77,30 @@ def test_grants_by_managers_only_and_never_write_to_auditors(scientist, viewer, 
 def test_last_manager_cannot_be_revoked(scientist, model):
     with pytest.raises(ValidationError, match="last manager"):
         grant_revoke(actor=scientist, registered_model=model, action="manage", user=scientist)
+
+
+def test_a_group_that_is_the_last_manager_cannot_be_revoked(scientist, model):
+    stewards = make_team("Model stewards")
+    grant_assign(actor=scientist, registered_model=model, action="manage", group=stewards)
+    grant_revoke(actor=scientist, registered_model=model, action="manage", user=scientist)
+    admin = make_user("root-admin", access.ROLE_REGISTRY_ADMINS)
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError, match="last manager"):
+        grant_revoke(actor=admin, registered_model=model, action="manage", group=stewards)
+    assert stewards in get_groups_with_perms(model)  # still granted, nothing audited
+    assert AuditEvent.objects.count() == events
+    # Once someone else manages it, the group's grant can go.
+    grant_assign(actor=admin, registered_model=model, action="manage", user=scientist)
+    grant_revoke(actor=admin, registered_model=model, action="manage", group=stewards)
+    assert stewards not in get_groups_with_perms(model)
+
+
+def test_revoking_a_grant_someone_holds_only_through_a_group_is_not_refused(scientist, model):
+    """The last-manager rule is about the grant being revoked: a member of the managing
+    group has no manage grant of their own to lose."""
+    stewards = make_team("Model stewards")
+    member = make_user("stew", access.ROLE_DATA_SCIENTISTS, stewards.name)
+    grant_assign(actor=scientist, registered_model=model, action="manage", group=stewards)
+    grant_revoke(actor=scientist, registered_model=model, action="manage", user=scientist)
+    grant_revoke(actor=member, registered_model=model, action="manage", user=member)
+    assert access.allows(member, model, "manage")  # through the group, as before

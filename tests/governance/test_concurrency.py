@@ -5,12 +5,18 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
 
 from governance import audit
 from governance.models import AuditEvent
-from governance.services import decision_record, transition_request_open
+from governance.services import (
+    decision_record,
+    grant_assign,
+    grant_revoke,
+    transition_request_open,
+)
 from registry.models import Stage
-from tests.factories import make_model
+from tests.factories import make_model, make_team
 
 pytestmark = pytest.mark.postgres
 
@@ -97,3 +103,23 @@ def test_concurrent_audited_writes_never_fork_the_chain(postgres_only, transacti
     assert bad is None and why == ""
     hashes = list(AuditEvent.objects.values_list("prev_hash", flat=True))
     assert len(hashes) == len(set(hashes)), "two events share a predecessor: the chain forked"
+
+
+def test_two_revokes_at_once_leave_a_manager(postgres_only, transactional_db, scientist, model):
+    """Two managers revoked at the same moment: the model row lock makes the second see
+    the first, so one revoke is refused and the model keeps a manager."""
+    stewards = make_team("Model stewards")
+    grant_assign(actor=scientist, registered_model=model, action="manage", group=stewards)
+    results = run_together(
+        lambda: grant_revoke(
+            actor=scientist, registered_model=model, action="manage", group=stewards
+        ),
+        lambda: grant_revoke(
+            actor=scientist, registered_model=model, action="manage", user=scientist
+        ),
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and "last manager" in str(errors[0]), results
+    managers = get_users_with_perms(model, only_with_perms_in=["manage_registeredmodel"])
+    assert managers.exists() or stewards in get_groups_with_perms(model)
+    assert AuditEvent.objects.filter(action="grant.revoke").count() == 1
