@@ -8,6 +8,7 @@ prefix.
 
 import json
 import re
+import unicodedata
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
@@ -16,8 +17,18 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8
 
 
+def fold(text: str) -> str:
+    """Text without its accents ("café" → "cafe"), as it is stored and searched.
+
+    FTS5 folds accents itself (remove_diacritics) and PostgreSQL's 'simple' configuration
+    does not, so the search text is stored folded and the query folded the same way:
+    both engines then index and look up the same words."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def query_terms(text: str) -> list[str]:
-    return [t.lower() for t in _WORD.findall(text or "")][:MAX_TERMS]
+    return [t.lower() for t in _WORD.findall(fold(text or ""))][:MAX_TERMS]
 
 
 def build_search_text(registered_model) -> str:
@@ -33,7 +44,7 @@ def build_search_text(registered_model) -> str:
         parts += versions.exclude(**{field: ""}).values_list(field, flat=True).distinct()[:50]
     tags = VersionTag.objects.filter(model_version__registered_model=registered_model)
     parts += [f"{k} {v}" for k, v in tags.values_list("key", "value").distinct()[:200]]
-    return " ".join(p for p in parts if p)[:20000]
+    return fold(" ".join(p for p in parts if p))[:20000]
 
 
 def matching_ids_sql(terms: list[str]):

@@ -28,10 +28,16 @@ SQLITE_TRIGGERS = {
 # tests rows one by one (a page walked in updated_at order, a semi-join) would otherwise
 # parse each row's search text again, about 40 microseconds a row. Django does not know
 # the column; PostgreSQL fills it on every insert and update of search_text.
+#
+# Punctuation becomes spaces first. PostgreSQL's parser would otherwise keep a URL, an
+# e-mail address, a file path, a host name or a version number ("git.example.com/risk",
+# "s3://bucket/train.parquet", "1.4.2") as one word, so "bucket" or "example" would find
+# nothing, where FTS5 (unicode61) splits them into words as query_terms() does.
+SEARCH_VECTOR_SQL = "to_tsvector('simple', regexp_replace(search_text, '[[:punct:]]+', ' ', 'g'))"
 POSTGRES_STATEMENTS = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "ALTER TABLE registry_registeredmodel ADD COLUMN IF NOT EXISTS search_vector tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+    f"GENERATED ALWAYS AS ({SEARCH_VECTOR_SQL}) STORED",
     "DROP INDEX IF EXISTS registry_model_search_gin",  # the earlier expression index
     "CREATE INDEX IF NOT EXISTS registry_model_search_vector ON registry_registeredmodel "
     "USING GIN (search_vector)",
@@ -60,6 +66,17 @@ def ensure_search_index(connection) -> None:
         elif connection.vendor == "postgresql":
             for statement in POSTGRES_STATEMENTS:
                 cursor.execute(statement)
+
+
+def rebuild_search_vector(connection) -> None:
+    """PostgreSQL: the search vector again, with the current SEARCH_VECTOR_SQL (a generated
+    column's expression cannot be altered before PostgreSQL 17; one table rewrite)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS registry_model_search_vector")
+        cursor.execute("ALTER TABLE registry_registeredmodel DROP COLUMN IF EXISTS search_vector")
+    ensure_search_index(connection)
 
 
 def drop_search_index(connection) -> None:

@@ -191,3 +191,79 @@ def test_team_filter_lists_every_team_and_filters_within_what_the_user_sees(
     assert [m.name for m in selectors.model_search(viewer, team="Credit risk")] == [
         catalogue["credit"].name
     ]
+
+
+@pytest.fixture
+def punctuated(scientist, team):
+    """A model whose searchable text is full of URLs, paths, addresses, versions and
+    accents: what PostgreSQL's parser and FTS5 would otherwise split differently."""
+    model = make_model(
+        scientist,
+        name="cv-ranker",
+        team=team,
+        description="Ranks each Résumé. Owner: ml-platform@example.org; release 2.14.3 (Café)",
+    )
+    make_version(
+        scientist,
+        model,
+        lineage={
+            "framework": "lightgbm",
+            "dataset_name": "s3://hr-bucket/train/cvs_2025.parquet",
+            "code_repository": "https://git.example.com/talent/ranker.git",
+        },
+    )
+    return model
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "resume",  # accents folded, in the text
+        "résumé",  # and in the query
+        "RÉSUMÉ ranker",
+        "cafe",
+        "café",
+        "example",  # inside an e-mail address and a URL
+        "platform",
+        "git example talent",  # a URL's host and path
+        "ranker git",
+        "bucket",  # an s3:// path
+        "hr bucket train",
+        "cvs 2025 parquet",  # underscore and dot
+        "2 14 3",  # a version number, by its parts
+        "14",
+        "ml-platform@example.org",  # the whole address, as typed
+        "https://git.example.com/talent/ranker.git",
+    ],
+)
+def test_punctuated_words_are_found_on_both_engines(punctuated, scientist, query):
+    """CI runs this on SQLite (FTS5) and on PostgreSQL (tsvector): the same results."""
+    assert names(scientist, q=query) == ["cv-ranker"]
+
+
+def test_folding_keeps_words_apart(punctuated, scientist):
+    assert names(scientist, q="resumes") == []
+    assert names(scientist, q="example.net") == []
+    assert names(scientist, q="2.15") == []
+
+
+def test_migration_folds_the_search_text_of_existing_models(punctuated, scientist):
+    """Models saved before search text was folded are found once the migration ran."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from registry.models import RegisteredModel
+
+    migration = import_module("registry.migrations.0010_search_words")
+    RegisteredModel.objects.filter(pk=punctuated.pk).update(search_text="Résumé Café naïve")
+    # FTS5 folds accents itself; PostgreSQL's 'simple' configuration does not.
+    assert (names(scientist, q="naive") == []) == (connection.vendor == "postgresql")
+
+    class Editor:
+        connection = connection
+
+    migration.fold_search_text(apps, Editor())
+    punctuated.refresh_from_db()
+    assert punctuated.search_text == "Resume Cafe naive"
+    assert names(scientist, q="naive") == names(scientist, q="naïve") == ["cv-ranker"]
