@@ -180,6 +180,19 @@ def test_filter_by_actor(auditor, busy_trail):
     assert ids and sorted(ids) == sorted(expected)
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL plans from statistics")
+def test_actor_filter_pages_read_one_index_range(auditor, busy_trail):
+    """A page of one person's events, newest first (and the next one, from a cursor),
+    comes from the (actor_username, id) index, not from a walk down the whole trail."""
+    events = audit_log.apply_filters(AuditEvent.objects.all(), {"actor": "olga"})
+    for page in (events.order_by("-id")[:51], events.filter(id__lt=10**9).order_by("-id")[:51]):
+        sql, params = page.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "audit_actor_name_id" in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_filter_by_exact_action_and_by_family(auditor, busy_trail, scientist):
     ids = event_ids(get(auditor, AUDIT_URL, action="version.create"))
     assert len(ids) == 3
