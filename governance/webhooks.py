@@ -33,7 +33,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from governance import access, audit
+from governance import access, audit, sealing
 from governance.models import AuditEvent, Webhook, WebhookDelivery
 from governance.models.webhooks import EVENTS
 
@@ -152,7 +152,7 @@ def webhook_create(
         hook = Webhook.objects.create(
             name=name[:100],
             url=url,
-            secret=secret,
+            secret=sealing.seal(secret),
             events=sorted(set(events)),
             registered_model=registered_model,
             created_by=actor,
@@ -316,11 +316,12 @@ def deliver(delivery_pk: int) -> WebhookDelivery | None:
         "User-Agent": "Attest-Webhooks/1",
         DELIVERY_ID_HEADER: str(delivery.delivery_id),
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(hook.secret, str(delivery.delivery_id), timestamp, body),
     }
     code, error = None, ""
     started = time.monotonic()
     try:
+        secret = hook.signing_secret()
+        headers[SIGNATURE_HEADER] = sign(secret, str(delivery.delivery_id), timestamp, body)
         check_url(hook.url)
         request = urllib.request.Request(  # noqa: S310 - scheme checked by check_url
             hook.url, data=body.encode(), headers=headers, method="POST"
@@ -331,6 +332,8 @@ def deliver(delivery_pk: int) -> WebhookDelivery | None:
         code, error = exc.code, f"HTTP {exc.code}"
     except ValidationError as exc:
         error = "; ".join(exc.messages)
+    except sealing.SealError as exc:
+        error = str(exc)
     except (OSError, ValueError) as exc:
         error = str(exc) or exc.__class__.__name__
     duration = int((time.monotonic() - started) * 1000)

@@ -24,7 +24,8 @@ EVENTS = [
 class Webhook(models.Model):
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=1000)
-    # Used to sign deliveries (HMAC needs the secret itself, so it cannot be hashed).
+    # Signs deliveries. HMAC needs the secret itself, so it cannot be hashed: it is sealed
+    # (encrypted under a key derived from SECRET_KEY, governance.sealing) instead.
     secret = models.CharField(max_length=200, editable=False)
     events = models.JSONField(default=list)
     # One model's events, or (registry admins only) every model's when empty.
@@ -51,6 +52,12 @@ class Webhook(models.Model):
         from django.urls import reverse
 
         return reverse("webhook-detail", args=[self.pk])
+
+    def signing_secret(self) -> str:
+        """The secret in clear, for signing (raises sealing.SealError if it cannot)."""
+        from governance.sealing import unseal
+
+        return unseal(self.secret)
 
 
 class WebhookDelivery(models.Model):

@@ -3,15 +3,17 @@
 import base64
 import hashlib
 import hmac
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from governance import access, webhooks
+from governance import access, sealing, webhooks
 from governance.models import AuditEvent, Webhook, WebhookDelivery
 from governance.webhook_tasks import retry_due_webhooks
 from tests.conftest import client_for
@@ -194,3 +196,69 @@ def test_pages_and_send_test(
     assert client_for(viewer).get(reverse("webhook-detail", args=[hook.pk])).status_code == 404
     bad = client.post(reverse("webhook-list"), {"name": "", "url": "nope", "model": model.pk})
     assert bad.status_code == 400
+
+
+# --- Signing secrets are sealed at rest ------------------------------------------------------
+
+
+def _hook(scientist, model, url):
+    return webhooks.webhook_create(
+        actor=scientist, name="ci", url=url, events=["version.created"], registered_model=model
+    )
+
+
+def test_secret_is_stored_sealed_and_opened_for_signing(receiver, scientist, model):
+    hook, secret = _hook(scientist, model, receiver.url)
+    stored = Webhook.objects.values_list("secret", flat=True).get(pk=hook.pk)
+    assert secret not in stored and stored.startswith(sealing.PREFIX)
+    assert Webhook.objects.get(pk=hook.pk).signing_secret() == secret
+    assert sealing.seal(secret) != stored  # a fresh IV each time: equal secrets look different
+
+
+def test_rotated_secret_key_still_signs_then_resealing_drops_the_old_key(
+    settings, django_capture_on_commit_callbacks, receiver, scientist, model
+):
+    hook, secret = _hook(scientist, model, url=receiver.url)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "x" * 50, [old_key]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_version(scientist, model)
+    headers, body = receiver.received[-1]
+    assert verify(secret, headers, body)
+
+    call_command("reseal_secrets", stdout=io.StringIO())
+    assert AuditEvent.objects.filter(action="webhook.reseal").exists()
+    settings.SECRET_KEY_FALLBACKS = []
+    assert Webhook.objects.get(pk=hook.pk).signing_secret() == secret
+
+
+def test_a_secret_sealed_under_a_dropped_key_fails_the_delivery_clearly(
+    settings, django_capture_on_commit_callbacks, receiver, scientist, model
+):
+    hook, _ = _hook(scientist, model, url=receiver.url)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "another-key-" + "y" * 50, []
+    with django_capture_on_commit_callbacks(execute=True):
+        make_version(scientist, model)
+    assert receiver.received == []  # nothing sent unsigned
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    assert delivery.status == "retrying" and "SECRET_KEY" in delivery.last_error
+    with pytest.raises(CommandError, match="Nothing was changed"):
+        call_command("reseal_secrets", stdout=io.StringIO())
+
+
+def test_migration_seals_secrets_stored_in_clear(receiver, scientist, model):
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    hook, secret = _hook(scientist, model, receiver.url)
+    Webhook.objects.filter(pk=hook.pk).update(secret=secret)  # as stored before sealing
+
+    class Editor:
+        pass
+
+    Editor.connection = connection
+    import_module("governance.migrations.0010_seal_webhook_secrets").seal_secrets(apps, Editor())
+    hook.refresh_from_db()
+    assert sealing.is_sealed(hook.secret) and hook.signing_secret() == secret
