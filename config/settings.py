@@ -173,8 +173,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # --- Background work -------------------------------------------------------------------
 _broker = env_str("CELERY_BROKER_URL", "")
-# Without a broker, tasks run in process (eager); "memory://" keeps kombu from guessing.
-CELERY_BROKER_URL = _broker or "memory://"
+# Without a broker, tasks run in process (eager). Celery still takes a producer for them:
+# an in-memory one, named so kombu does not warn that it had to guess a host name.
+CELERY_BROKER_URL = _broker or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not _broker
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
