@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from governance import access, audit
 from registry.models import RegisteredModel
@@ -39,6 +40,12 @@ def grant_revoke(*, actor, registered_model: RegisteredModel, action: str, user=
     with transaction.atomic():
         # Lock the model so two revokes at once cannot each see the other's manager.
         RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        if not _holds(registered_model, action, user=user, group=group):
+            # Nothing to revoke (a stale page, a second click): say so, record nothing.
+            who = user.get_username() if user is not None else f"The group {group.name}"
+            raise ValidationError(
+                f"{who} does not hold {action} on {registered_model}: nothing to revoke."
+            )
         if action == "manage" and _is_last_manager(registered_model, user=user, group=group):
             raise ValidationError(
                 "This is the model's last manager; grant manage to someone else first."
@@ -51,6 +58,17 @@ def grant_revoke(*, actor, registered_model: RegisteredModel, action: str, user=
             before={"permission": action, "to": subject},
             registered_model_id=registered_model.pk,
         )
+
+
+def _holds(model, action: str, *, user=None, group=None) -> bool:
+    """True if the user or group itself (not through a group) holds `action` on `model`."""
+    if user is not None:
+        grants, holder = get_user_obj_perms_model(model), {"user": user}
+    else:
+        grants, holder = get_group_obj_perms_model(model), {"group": group}
+    return grants.objects.filter(
+        content_object=model, permission__codename=access.codename(action, type(model)), **holder
+    ).exists()
 
 
 def _is_last_manager(model, *, user=None, group=None) -> bool:

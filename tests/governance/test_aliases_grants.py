@@ -95,12 +95,18 @@ def test_a_group_that_is_the_last_manager_cannot_be_revoked(scientist, model):
     assert stewards not in get_groups_with_perms(model)
 
 
-def test_revoking_a_grant_someone_holds_only_through_a_group_is_not_refused(scientist, model):
-    """The last-manager rule is about the grant being revoked: a member of the managing
-    group has no manage grant of their own to lose."""
+def test_revoking_a_grant_nobody_holds_is_refused_and_not_audited(scientist, model):
+    """A member of the managing group holds no manage grant of their own: revoking "theirs"
+    (a stale page, a second click) is refused as nothing to revoke, not as the last
+    manager, and records nothing."""
     stewards = make_team("Model stewards")
     member = make_user("stew", access.ROLE_DATA_SCIENTISTS, stewards.name)
     grant_assign(actor=scientist, registered_model=model, action="manage", group=stewards)
     grant_revoke(actor=scientist, registered_model=model, action="manage", user=scientist)
-    grant_revoke(actor=member, registered_model=model, action="manage", user=member)
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError, match="does not hold manage"):
+        grant_revoke(actor=member, registered_model=model, action="manage", user=member)
+    with pytest.raises(ValidationError, match="does not hold change"):
+        grant_revoke(actor=member, registered_model=model, action="change", group=stewards)
+    assert AuditEvent.objects.count() == events
     assert access.allows(member, model, "manage")  # through the group, as before

@@ -781,6 +781,8 @@ def test_revoke_matrix_and_last_manager(users, model, viewer):
     )
     assert not access.allows(viewer, model, "view")
     owner = users["owner"]
+    again = client_for(owner).post(url, {"subject": f"user:{viewer.pk}", "permission": "view"})
+    assert again.status_code == 400 and b"nothing to revoke" in again.content
     response = client_for(owner).post(url, {"subject": f"user:{owner.pk}", "permission": "manage"})
     assert response.status_code == 400 and b"last manager" in response.content
     assert access.allows(owner, model, "manage")
