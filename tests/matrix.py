@@ -1,5 +1,13 @@
-"""A reusable permission matrix: one request per role, the expected status for each,
-and exactly one audit event for every write that succeeds."""
+"""The permission matrix.
+
+`check_matrix` is the reusable helper: one request per role, the expected status for
+each, and exactly one audit event for every write that succeeds.
+
+`ROUTES` is the matrix of every URL of the UI and the API: for each route, the request
+and the status each role of tests/route_world.py must get. tests/test_route_matrix.py
+fails when a URL pattern has no row here, so a new route cannot ship unreviewed."""
+
+from dataclasses import dataclass, field
 
 from django.urls import reverse
 
@@ -31,3 +39,322 @@ def check_matrix(
             assert written == expected_writes, (role, "audit events", written)
         responses[role] = response
     return responses
+
+
+# --- Every route ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One request of the matrix. `key` is the URL pattern's name (namespaced) or, for the
+    unnamed API patterns, its route text. `url` and `data` take the World. `writes` is
+    the number of audit events a successful request records (None: not a write)."""
+
+    key: str
+    method: str
+    url: object
+    expect: dict
+    data: object = None
+    writes: int | None = None
+    api: bool = False
+    json: bool = True
+    label: str = ""
+    tags: tuple = field(default_factory=tuple)
+
+    @property
+    def id(self) -> str:
+        return self.label or f"{self.method} {self.key}"
+
+
+def roles(base: dict, **changes) -> dict:
+    return {**base, **changes}
+
+
+# The common shapes. A read the user may not see is 404; a write they may only read is 403.
+SIGNED_IN = dict(
+    anonymous=LOGIN, no_grant=200, auditor=200, scientist=200, manager=200, approver=200, admin=200
+)
+MODEL_READ = roles(SIGNED_IN, no_grant=404)
+# Registry admins manage access registry-wide; changing a model is its team's work.
+MODEL_CHANGE = roles(MODEL_READ, auditor=403, approver=403, admin=403)
+MODEL_APPROVE = roles(MODEL_READ, auditor=403, scientist=403, manager=403, admin=403)
+MODEL_MANAGE = roles(MODEL_CHANGE, scientist=403, admin=200)
+ADMIN_ONLY = roles(SIGNED_IN, no_grant=403, auditor=403, scientist=403, manager=403, approver=403)
+# Registry-wide pages of their own: the audit trail for auditors and admins; webhooks for
+# those who manage a model, and admins.
+AUDITORS_AND_ADMINS = roles(ADMIN_ONLY, auditor=200)
+MANAGERS_AND_ADMINS = roles(ADMIN_ONLY, manager=200)
+
+API_SIGNED_IN = {r: 200 for r in SIGNED_IN} | {"anonymous": 401}
+API_READ = roles(API_SIGNED_IN, no_grant=404)
+API_CHANGE = roles(API_READ, auditor=403, approver=403, admin=403)
+# Tracking records are their creator's, visible to others only through the registered
+# model a version was registered into from them (the matrix's run is in no model).
+API_CREATOR = roles({r: 404 for r in API_SIGNED_IN}, anonymous=401, manager=200)
+API_CREATOR_WRITE = roles(API_CREATOR, auditor=403)
+
+
+def _m(w):
+    return w.model.name
+
+
+def _v(w):
+    return (w.model.name, w.version.version)
+
+
+def ui(name, *args_of_world, method="get", expect=MODEL_READ, data=None, writes=None, label=""):
+    def url(w):
+        args = [a(w) for a in args_of_world]
+        flat = [x for a in args for x in (a if isinstance(a, tuple) else (a,))]
+        return reverse(name, args=flat)
+
+    return Route(name, method, url, expect, data=data, writes=writes, label=label)
+
+
+def api(route, method, expect, data=None, writes=None, url=None, json=True, label=""):
+    path = "/" + route if url is None else url
+    return Route(
+        route,
+        method,
+        path if callable(path) else (lambda w, p=path: p),
+        expect,
+        data=data,
+        writes=writes,
+        api=True,
+        json=json,
+        label=label,
+    )
+
+
+P = "api/2.0/mlflow/"
+MV = {"name": "fraud-detector", "version": "1"}
+
+
+def _token(w):
+    return w.extra["manager_token"].pk
+
+
+def _hook(w):
+    return w.webhook.pk
+
+
+def _req(w):
+    return w.request.pk
+
+
+REDIRECT_ALL = {r: 302 for r in SIGNED_IN}
+OWN_TOKEN = roles(
+    ADMIN_ONLY, no_grant=404, auditor=404, scientist=404, approver=404, manager=302, admin=302
+)
+# A webhook is seen by those who may manage its model, and admins.
+WEBHOOK = roles(MODEL_MANAGE, auditor=404, scientist=404, approver=404)
+WEBHOOK_WRITE = roles(WEBHOOK, manager=302, admin=302)
+# A report is its requester's, and every auditor's and registry admin's.
+REPORT = roles(MODEL_READ, scientist=404, approver=404)
+# Only the requester withdraws; the requester and the model's approvers comment.
+WITHDRAW = roles(MODEL_CHANGE, scientist=403, manager=302)
+COMMENT = roles(MODEL_CHANGE, scientist=403, approver=302, manager=302)
+
+
+def _post(data):
+    return lambda w, role: data
+
+
+# fmt: off
+ROUTES = [
+    # --- Accounts and tokens
+    ui("home", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
+    ui("login", expect=roles(REDIRECT_ALL, anonymous=200)),
+    ui("logout", method="post", expect={r: LOGIN for r in SIGNED_IN}),
+    ui("password_change", expect=SIGNED_IN),
+    ui("password_change_done", expect=SIGNED_IN),
+    ui("token-list", expect=SIGNED_IN),
+    ui("token-list", method="post", data=_post({"name": "ci", "scope": "read"}), writes=1,
+       expect=SIGNED_IN, label="POST token-list (create)"),
+    ui("token-list-all", expect=ADMIN_ONLY),
+    ui("token-revoke", _token, method="post", expect=OWN_TOKEN, writes=1),
+    # --- Webhooks
+    ui("webhook-list", expect=MANAGERS_AND_ADMINS),
+    ui("webhook-detail", _hook, expect=WEBHOOK),
+    ui("webhook-test", _hook, method="post", expect=WEBHOOK_WRITE, writes=1),
+    ui("webhook-remove", _hook, method="post", expect=WEBHOOK_WRITE, writes=1),
+    # --- Models and versions
+    ui("registry:model-list", expect=SIGNED_IN),
+    ui("registry:model-create", expect=roles(SIGNED_IN, auditor=403, approver=403, admin=403)),
+    ui("registry:model-detail", _m),
+    ui("registry:model-edit", _m, expect=MODEL_CHANGE),
+    ui("registry:model-edit", _m, method="post", writes=1,
+       data=lambda w, role: {"description": f"edited by {role}", "tags": ""},
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302), label="POST registry:model-edit"),
+    ui("registry:version-create", _m, expect=MODEL_CHANGE),
+    ui("registry:version-detail", _v),
+    ui("registry:artifact-panel", _v),
+    ui("registry:artifact-download", _v, lambda w: w.artifact.pk),
+    ui("registry:job-status", lambda w: w.job.pk),
+    ui("registry:card-detail", _v),
+    ui("registry:card-edit", _v, expect=MODEL_CHANGE),
+    ui("registry:card-preview", _v, method="post", expect=MODEL_CHANGE),
+    ui("registry:card-revisions", _v),
+    ui("registry:card-import", _v, expect=MODEL_CHANGE),
+    ui("registry:card-export-readme", _v),
+    ui("registry:card-export-html", _v),
+    ui("registry:card-export-pdf", _v),
+    ui("registry:compare", _m),
+    ui("registry:compare-csv", _m, data=lambda w, role: {"v": [w.version.version]}),
+    # --- Governance
+    ui("governance:queue", expect=SIGNED_IN),
+    # 286 tells htmx to stop polling: nobody signed in, or someone who never decides.
+    ui("governance:queue-count", expect=roles(SIGNED_IN, anonymous=286, auditor=286)),
+    ui("governance:request-detail", _req),
+    ui("governance:request-decide", _req, method="post", writes=1,
+       data=_post({"outcome": "approve", "reason": "Looks right"}),
+       expect=roles(MODEL_APPROVE, approver=302)),
+    ui("governance:request-withdraw", _req, method="post", data=_post({"reason": "Not yet"}),
+       expect=WITHDRAW, writes=1),
+    ui("governance:request-comment", _req, method="post", data=_post({"body": "A question"}),
+       expect=COMMENT, writes=1),
+    ui("governance:request-open", _v, expect=MODEL_CHANGE),
+    ui("governance:version-archive", _v, expect=MODEL_CHANGE),
+    ui("governance:compliance-upload", _v, expect=MODEL_CHANGE),
+    ui("governance:compliance-download", _v, lambda w: w.document.pk),
+    ui("governance:model-aliases", _m),
+    ui("governance:model-aliases", _m, method="post", writes=1,
+       data=_post({"alias": "candidate", "version": "1"}),
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302),
+       label="POST governance:model-aliases"),
+    ui("governance:model-alias-delete", _m, method="post", data=_post({"alias": "challenger"}),
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302), writes=1),
+    ui("governance:model-risk-class", _m, expect=MODEL_CHANGE),
+    ui("governance:model-rollback", _m, expect=MODEL_APPROVE),
+    ui("governance:model-access", _m, expect=MODEL_MANAGE),
+    ui("governance:model-access", _m, method="post", writes=1,
+       data=_post({"user": "olga", "permission": "view"}),
+       expect=roles(MODEL_MANAGE, manager=302, admin=302),
+       label="POST governance:model-access (grant view)"),
+    ui("governance:model-access-revoke", _m, method="post", writes=1,
+       data=lambda w, role: {"subject": f"user:{w.users['scientist'].pk}", "permission": "change"},
+       expect=roles(MODEL_MANAGE, manager=302, admin=302)),
+    ui("governance:audit-log", expect=AUDITORS_AND_ADMINS),
+    ui("governance:audit-export", lambda w: "csv", expect=AUDITORS_AND_ADMINS),
+    ui("governance:model-history", _m),
+    ui("governance:report-list", expect=SIGNED_IN),
+    ui("governance:report-create", expect=SIGNED_IN),
+    ui("governance:report-detail", lambda w: w.report.pk, expect=REPORT),
+    ui("governance:report-download", lambda w: w.report.pk,
+       expect=roles(REPORT, auditor=302, manager=302, admin=302)),
+    ui("healthz", expect={r: 200 for r in SIGNED_IN}),
+]
+# fmt: on
+
+
+def _run(w, role):
+    return {"run_id": w.run_id}
+
+
+def _exp(w, role):
+    return {"experiment_id": w.experiment_id}
+
+
+def _logged(suffix=""):
+    return lambda w: f"/{P}logged-models/{w.logged_model_id}{suffix}"
+
+
+# The source run is the manager's, so others cannot register a version from it.
+VERSION_FROM_RUN = roles(API_CHANGE, scientist=404, approver=404)
+# A stage moves only through an approved request: the API opens one and answers 403.
+GOVERNED_STAGE = roles(API_CHANGE, scientist=403, manager=403)
+
+# fmt: off
+ROUTES += [
+    # --- The MLflow-compatible API: the model registry
+    api(P + "registered-models/create", "post",
+        roles(API_SIGNED_IN, auditor=403, approver=403, admin=403),
+        data=lambda w, role: {"name": f"new-{role}"}, writes=1),
+    api(P + "registered-models/get", "get", API_READ, data={"name": "fraud-detector"}),
+    api(P + "registered-models/rename", "post", roles(API_CHANGE, scientist=403, admin=200),
+        data={"name": "fraud-detector", "new_name": "fraud-detector-2"}, writes=1),
+    api(P + "registered-models/update", "patch", API_CHANGE,
+        data={"name": "fraud-detector", "description": "x"}, writes=1),
+    api(P + "registered-models/delete", "delete", roles(API_CHANGE, scientist=403, admin=200),
+        data={"name": "fraud-detector"}),
+    api(P + "registered-models/search", "get", API_SIGNED_IN),
+    api(P + "registered-models/list", "get", API_SIGNED_IN),
+    api(P + "registered-models/get-latest-versions", "get", API_READ,
+        data={"name": "fraud-detector"}),
+    api(P + "registered-models/set-tag", "post", API_CHANGE,
+        data={"name": "fraud-detector", "key": "k", "value": "v"}, writes=1),
+    api(P + "registered-models/delete-tag", "delete", API_CHANGE,
+        data={"name": "fraud-detector", "key": "owner"}, writes=1),
+    api(P + "registered-models/alias", "post", API_CHANGE,
+        data={"name": "fraud-detector", "alias": "candidate", "version": "1"}, writes=1),
+    api(P + "registered-models/alias", "get", API_READ,
+        data={"name": "fraud-detector", "alias": "challenger"}),
+    api(P + "registered-models/alias", "delete", API_CHANGE,
+        data={"name": "fraud-detector", "alias": "challenger"}, writes=1),
+    api(P + "model-versions/create", "post", VERSION_FROM_RUN,
+        data=lambda w, role: {"name": "fraud-detector", "source": f"runs:/{w.run_id}/model",
+                              "run_id": w.run_id}),
+    api(P + "model-versions/get", "get", API_READ, data=MV),
+    api(P + "model-versions/update", "patch", API_CHANGE, data=MV | {"description": "x"},
+        writes=1),
+    api(P + "model-versions/delete", "delete", roles(API_CHANGE, scientist=403, admin=200),
+        data=MV, writes=1),
+    api(P + "model-versions/search", "get", API_SIGNED_IN),
+    api(P + "model-versions/get-download-uri", "get", API_READ, data=MV),
+    api(P + "model-versions/transition-stage", "post", GOVERNED_STAGE,
+        data=MV | {"stage": "Staging", "archive_existing_versions": "false"}),
+    api(P + "model-versions/set-tag", "post", API_CHANGE, data=MV | {"key": "k", "value": "v"},
+        writes=1),
+    api(P + "model-versions/delete-tag", "delete", roles(API_CHANGE, scientist=400, manager=400),
+        data=MV | {"key": "no-such-tag"}),
+    # --- The MLflow-compatible API: tracking (the manager's own experiment and run)
+    api(P + "experiments/get", "get", API_CREATOR, data=_exp),
+    api(P + "experiments/get-by-name", "get", API_CREATOR,
+        data={"experiment_name": "matrix-exp"}),
+    api(P + "experiments/create", "post", roles(API_SIGNED_IN, auditor=403),
+        data=lambda w, role: {"name": f"exp-{role}"}, writes=1),
+    api(P + "experiments/search", "post", API_SIGNED_IN, data={"max_results": 10}),
+    api(P + "runs/create", "post", API_CREATOR_WRITE, data=_exp),
+    api(P + "runs/get", "get", API_CREATOR, data=_run),
+    api(P + "runs/update", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"status": "FINISHED"}, writes=1),
+    api(P + "runs/log-parameter", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"key": "p", "value": "1"}, writes=1),
+    api(P + "runs/log-metric", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"key": "m", "value": 1, "timestamp": 1}, writes=1),
+    api(P + "runs/set-tag", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"key": "t", "value": "v"}, writes=1),
+    api(P + "runs/log-batch", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"params": [{"key": "b", "value": "1"}]}, writes=1),
+    api(P + "runs/outputs", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"models": [{"model_id": w.logged_model_id}]},
+        writes=1),
+    api(P + "runs/log-inputs", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _run(w, role) | {"datasets": []}),
+    api(P + "metrics/get-history", "get", API_CREATOR,
+        data=lambda w, role: _run(w, role) | {"metric_key": "auc"}),
+    api(P + "logged-models", "post", API_CREATOR_WRITE,
+        data=lambda w, role: _exp(w, role) | {"name": "n"}),
+    api(P + "logged-models/search", "post", API_SIGNED_IN,
+        data=lambda w, role: {"experiment_ids": [w.experiment_id]}),
+    api(P + "logged-models/<str:model_id>", "get", API_CREATOR, url=_logged()),
+    api(P + "logged-models/<str:model_id>", "patch", API_CREATOR_WRITE, url=_logged(),
+        data={"status": "READY"}, writes=1),
+    api(P + "logged-models/<str:model_id>/tags", "patch", API_CREATOR_WRITE,
+        url=_logged("/tags"), data={"tags": [{"key": "k", "value": "v"}]}, writes=1),
+    api("api/3.0/mlflow/server-info", "get", API_SIGNED_IN),
+    api("api/2.0/mlflow-artifacts/artifacts", "get", API_READ,
+        data=lambda w, role: {"path": f"versions/{w.version.pk}"}),
+    api(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", "get", API_READ,
+        url=lambda w: f"/api/2.0/mlflow-artifacts/artifacts/versions/{w.version.pk}/"
+        f"{w.artifact.path}"),
+    api(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", "put", API_CREATOR_WRITE,
+        url=lambda w: f"/api/2.0/mlflow-artifacts/artifacts/{w.experiment_id}/{w.run_id}"
+        "/artifacts/model/MLmodel", data=b"flavors: {}\n", json=False, writes=1),
+]
+# fmt: on
+
+# Admin pages: every pattern under admin/ is the Django admin's, guarded in one place
+# (governance/admin_site.py); the matrix requests its index and each registered model's
+# list, and tests/test_route_matrix.py checks each list against the same expectation.
+ADMIN = roles(ADMIN_ONLY)

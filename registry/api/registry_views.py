@@ -37,7 +37,7 @@ from registry.services.mlflow_support import (
     version_tag_delete,
     version_tag_set,
 )
-from registry.services.models import teams_for
+from registry.services.models import can_register_models, teams_for
 from registry.services.tracking import owns, version_register
 
 SEARCH_MODELS_DEFAULT = 100
@@ -102,6 +102,8 @@ def registered_model_create(request, params):
     name = params.required("name")
     tags = {t["key"]: t.get("value", "") for t in params.getlist("tags") or []}
     team_name = tags.pop(TEAM_TAG, "")
+    if not can_register_models(request.user):
+        raise PermissionDenied("You may not register models.")  # before naming any team
     if RegisteredModel.objects.filter(name__iexact=name).exists():
         raise ApiError("RESOURCE_ALREADY_EXISTS", f"Registered Model (name={name}) already exists.")
     teams = teams_for(request.user)
@@ -157,7 +159,7 @@ def registered_model_delete(request, params):
     return ok()
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", write=False)  # a search: POST carries the query
 def registered_model_search(request, params):
     limit = filters.max_results(
         params.get("max_results"), default=SEARCH_MODELS_DEFAULT, cap=SEARCH_MODELS_CAP
@@ -179,7 +181,7 @@ def registered_model_search(request, params):
     return ok(payload)
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", write=False)  # a search: POST carries the query
 def registered_model_latest_versions(request, params):
     model = _model(request.user, params.get("name"))
     stages = []
@@ -413,7 +415,7 @@ def model_version_transition(request, params):
     raise _refusal(request, pending, f"Moving v{version.version} to {stage}")
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", write=False)  # a search: POST carries the query
 def model_version_search(request, params):
     limit = filters.max_results(
         params.get("max_results"), default=SEARCH_VERSIONS_DEFAULT, cap=SEARCH_VERSIONS_CAP

@@ -91,7 +91,7 @@ def experiment_create_view(request, params):
     return ok({"experiment_id": str(exp.pk)})
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", write=False)  # a search: POST carries the query
 def experiment_search(request, params):
     default_experiment()
     exps = Experiment.objects.filter(lifecycle_stage="active").order_by("pk")[:1000]
@@ -246,7 +246,7 @@ def logged_model_tags(request, params, model_id):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", write=False)  # a search: POST carries the query
 def logged_model_search(request, params):
     qs = LoggedModel.objects.select_related("source_run")
     if not access.is_registry_admin(request.user):
