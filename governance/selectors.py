@@ -11,7 +11,14 @@ from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
 
 from governance import access
 from governance.models import ComplianceDocument, Decision, ProtectedAlias, TransitionRequest
-from governance.policy import Gate, evaluate_gates, failing, policies_for, policy_snapshot
+from governance.policy import (
+    Gate,
+    effective_policy,
+    evaluate_gates,
+    failing,
+    policies_for,
+    policy_snapshot,
+)
 from governance.services.transitions import GATED, check_four_eyes, policy_satisfied
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, RiskClass, Stage
 
@@ -80,23 +87,33 @@ class Progress:
     missing_groups: list[str] = field(default_factory=list)
 
 
-def request_progress(request: TransitionRequest, decisions: list[Decision]) -> Progress:
+def request_policy(request: TransitionRequest) -> dict:
+    """The policy the request is decided under: the stricter of its snapshot and the
+    policy in force now (governance.policy.effective_policy)."""
+    return effective_policy(request)
+
+
+def request_progress(
+    request: TransitionRequest, decisions: list[Decision], policy: dict | None = None
+) -> Progress:
+    policy = policy if policy is not None else request_policy(request)
     approvals = [d for d in decisions if d.outcome == Decision.Outcome.APPROVE]
-    done, summary = policy_satisfied(request.policy, approvals)
-    groups = list(request.policy.get("required_groups", []))
+    done, summary = policy_satisfied(policy, approvals)
+    groups = list(policy.get("required_groups", []))
     return Progress(
         done=done,
         summary=summary,
         approvals=len({d.approver_username for d in approvals}),
-        needed=request.policy.get("required_approvals", 1),
+        needed=policy.get("required_approvals", 1),
         required_groups=groups,
         missing_groups=[g for g in groups if not any(g in d.approver_groups for d in approvals)],
     )
 
 
-def request_gates(request: TransitionRequest) -> list[Gate]:
-    """The gates of the request's policy snapshot, evaluated on the version as it is now."""
-    return evaluate_gates(request.model_version, request.policy)
+def request_gates(request: TransitionRequest, policy: dict | None = None) -> list[Gate]:
+    """The gates of the request's effective policy, evaluated on the version as it is now."""
+    policy = policy if policy is not None else request_policy(request)
+    return evaluate_gates(request.model_version, policy)
 
 
 # --- The approval queue ---------------------------------------------------------------
@@ -150,9 +167,12 @@ def queue_teams(user):
     return Group.objects.filter(Exists(approvable)).exclude(name__in=access.ROLES).order_by("name")
 
 
-def gate_summary(request: TransitionRequest) -> dict:
-    """Pass/fail of the request's gates on its (prefetched) version, for a queue row."""
-    gates = evaluate_gates(request.model_version, request.policy)
+def gate_summary(request: TransitionRequest, policies: dict | None = None) -> dict:
+    """Pass/fail of the request's gates on its (prefetched) version. With `policies`
+    (current_policies(), read once for the page: the approval queue) the gates of its
+    effective policy; without, those of its snapshot (the reports' record)."""
+    policy = request.policy if policies is None else effective_policy(request, policies=policies)
+    gates = evaluate_gates(request.model_version, policy)
     blocked = failing(gates)
     return {"total": len(gates), "failing": blocked, "passed": not blocked}
 

@@ -34,6 +34,7 @@ from governance.services import (
     transition_request_withdraw,
     version_archive,
 )
+from governance.services.lifecycle import archive_right
 from registry import selectors as registry_selectors
 
 
@@ -67,14 +68,16 @@ def _render_request(request, transition, *, status=200, **forms):
     user = request.user
     decisions = list(transition.decisions.all())
     refusal = selectors.decision_refusal(user, transition, decisions)
+    policy = selectors.request_policy(transition)
     context = {
         "transition": transition,
         "version": transition.model_version,
         "model": transition.model_version.registered_model,
         "decisions": decisions,
         "comments": list(transition.comments.all()),
-        "progress": selectors.request_progress(transition, decisions),
-        "gates": selectors.request_gates(transition),
+        "policy": policy,
+        "progress": selectors.request_progress(transition, decisions, policy),
+        "gates": selectors.request_gates(transition, policy),
         "decide_refusal": refusal,
         "can_decide": refusal is None,
         "can_comment": selectors.can_comment(user, transition),
@@ -180,7 +183,9 @@ def request_open(request, name, number):
 
 @require_http_methods(["GET", "POST"])
 def version_archive_view(request, name, number):
-    version = registry_selectors.version_get(request.user, name, number, "change")
+    version = registry_selectors.version_get(request.user, name, number)
+    # Taking a version out of Production is a governed change: approve, not change.
+    access.require(request.user, version.registered_model, archive_right(version))
     form = ArchiveForm(_bound(request))
     if request.method == "POST" and form.is_valid():
         try:
