@@ -10,7 +10,13 @@ from django.shortcuts import get_object_or_404
 from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
 
 from governance import access
-from governance.models import ComplianceDocument, Decision, ProtectedAlias, TransitionRequest
+from governance.models import (
+    ComplianceDocument,
+    Decision,
+    ProtectedAlias,
+    RiskClassChangeRequest,
+    TransitionRequest,
+)
 from governance.policy import (
     Gate,
     effective_policy,
@@ -19,6 +25,7 @@ from governance.policy import (
     policies_for,
     policy_snapshot,
 )
+from governance.services import risk
 from governance.services.transitions import GATED, check_four_eyes, policy_satisfied
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, RiskClass, Stage
 
@@ -156,9 +163,12 @@ def approval_count(user) -> int | None:
     approve nothing by construction."""
     if not user.is_authenticated or access.is_auditor(user):
         return None
-    return _awaiting(
+    count = _awaiting(
         TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING), user
     ).count()
+    if may_decide_risk_changes(user):  # Compliance and registry admins only
+        count += len(risk_requests_awaiting(user))
+    return count
 
 
 def queue_teams(user):
@@ -334,3 +344,61 @@ def compliance_document_get(user, name: str, number: int, pk: int) -> Compliance
         model_version__version=number,
         model_version__registered_model__name=name,
     )
+
+
+# --- Risk-class change requests -----------------------------------------------------------
+
+
+def risk_request_get(user, pk: int) -> RiskClassChangeRequest:
+    """A risk-class change request the user may see (anyone who can view its model)."""
+    visible = RiskClassChangeRequest.objects.restrict(user, few_rows=True).select_related(
+        "registered_model__team", "requested_by"
+    )
+    return get_object_or_404(visible, pk=pk)
+
+
+def pending_risk_request(user, model: RegisteredModel) -> RiskClassChangeRequest | None:
+    """The model's pending risk-class change, if any (the caller has checked the model)."""
+    return (
+        RiskClassChangeRequest.objects.filter(
+            registered_model_id=model.pk, status=RiskClassChangeRequest.Status.PENDING
+        )
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def may_decide_risk_changes(user) -> bool:
+    """Whether `user` is someone who decides risk-class changes at all (a Compliance
+    member or a registry admin), before asking about any one request."""
+    return (
+        user.is_authenticated
+        and not access.is_auditor(user)
+        and (access.has_role(user, access.ROLE_COMPLIANCE) or access.is_registry_admin(user))
+    )
+
+
+def risk_requests_awaiting(user) -> list[RiskClassChangeRequest]:
+    """Pending risk-class changes `user` may decide, oldest first (for the approval queue).
+    Few rows ever pend, so who may decide each is worked out per request."""
+    if not may_decide_risk_changes(user):
+        return []
+    pending = (
+        RiskClassChangeRequest.objects.restrict(user)
+        .filter(status=RiskClassChangeRequest.Status.PENDING)
+        .exclude(requested_by_id=user.pk)
+        .select_related("registered_model__team", "requested_by")
+        .order_by("created_at", "pk")
+    )
+    return [r for r in pending if risk_decision_refusal(user, r) is None]
+
+
+def risk_decision_refusal(user, request: RiskClassChangeRequest) -> str | None:
+    """Why `user` cannot decide `request` (four-eyes, the Compliance rule), or None."""
+    return risk.decision_refusal(user, request)
+
+
+def has_live_version(model: RegisteredModel) -> bool:
+    """Whether a version of the model is in Staging or Production (risk changes are then
+    governed)."""
+    return model.versions.filter(stage__in=[Stage.STAGING, Stage.PRODUCTION]).exists()

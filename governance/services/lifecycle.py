@@ -1,4 +1,4 @@
-"""Archiving, emergency rollback and risk classification."""
+"""Archiving and emergency rollback. (The risk class: governance/services/risk.py.)"""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -8,8 +8,7 @@ from governance.models import TransitionRequest
 from governance.policy import policy_for, policy_snapshot
 from governance.services.common import required_text, version_ref
 from governance.stages import move_to_stage
-from registry.models import ModelVersion, RegisteredModel, RiskClass, Stage
-from registry.search import build_search_text
+from registry.models import ModelVersion, RegisteredModel, Stage
 
 
 def archive_right(version: ModelVersion) -> str:
@@ -105,28 +104,3 @@ def emergency_rollback(
     with transaction.atomic():
         _notify(review, "opened", actor)
     return review
-
-
-def model_risk_class_set(
-    *, actor, registered_model: RegisteredModel, risk_class: str, rationale: str
-) -> RegisteredModel:
-    access.require(actor, registered_model, "change")
-    rationale = required_text(rationale, "A rationale", field="rationale")
-    if risk_class not in RiskClass.values:
-        raise ValidationError({"risk_class": f"Choose one of {', '.join(RiskClass.values)}."})
-    with transaction.atomic():
-        model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-        before = {"risk_class": model.risk_class}
-        model.risk_class = risk_class
-        model.save(update_fields=["risk_class", "updated_at"])
-        model.search_text = build_search_text(model)
-        RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
-        audit.record(
-            actor=actor,
-            action="model.risk_class",
-            target=model,
-            before=before,
-            after={"risk_class": risk_class, "rationale": rationale},
-            registered_model_id=model.pk,
-        )
-    return model

@@ -70,6 +70,7 @@ def model_governance(context, model):
         "rights": rights,
         "pending": list(selectors.pending_requests(user, model=model)),
     }
+    data["risk_change"] = selectors.pending_risk_request(user, model)
     if rights["change"]:
         data["risk_form"] = RiskClassForm(initial={"risk_class": model.risk_class})
     if rights["approve"]:

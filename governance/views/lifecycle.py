@@ -16,7 +16,6 @@ from governance.forms import (
     ArchiveForm,
     CommentForm,
     DecisionForm,
-    RiskClassForm,
     RollbackForm,
     TransitionRequestForm,
     WithdrawForm,
@@ -29,7 +28,6 @@ from governance.services import (
     comment_add,
     decision_record,
     emergency_rollback,
-    model_risk_class_set,
     transition_request_open,
     transition_request_withdraw,
     version_archive,
@@ -270,26 +268,6 @@ def model_alias_delete(request, name):
 
 
 # --- From the model page --------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-def model_risk_class(request, name):
-    model = registry_selectors.model_get(request.user, name, "change")
-    form = RiskClassForm(_bound(request), initial={"risk_class": model.risk_class})
-    if request.method == "POST" and form.is_valid():
-        try:
-            model = model_risk_class_set(
-                actor=request.user, registered_model=model, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request, f"Risk class of {model} set to {model.get_risk_class_display()}."
-            )
-            return redirect(model)
-    context = {"model": model, "form": form}
-    return render(request, "governance/risk_class.html", context, status=_status(form))
 
 
 @require_http_methods(["GET", "POST"])

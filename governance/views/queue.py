@@ -32,6 +32,7 @@ def approval_queue(request):
         "risk_classes": RiskClass.choices,
         "scopes": selectors.QUEUE_SCOPES,
         "querystring": query_without_page(request),
+        "risk_requests": selectors.risk_requests_awaiting(request.user),
     }
     return render_htmx(request, "governance/queue.html", "governance/_queue_table.html", context)
 

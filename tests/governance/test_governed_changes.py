@@ -6,22 +6,32 @@ reopening it, or to take a version out of Production, so that @champion resolves
 version that is no longer approved."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from governance.models import ApprovalPolicy, AuditEvent, TransitionRequest
+from governance import access
+from governance.models import (
+    ApprovalPolicy,
+    AuditEvent,
+    RiskClassChangeRequest,
+    TransitionRequest,
+)
 from governance.services import (
     alias_set,
     decision_record,
     emergency_rollback,
     model_risk_class_set,
+    risk_class_request_decide,
+    risk_class_request_open,
+    risk_class_request_withdraw,
     transition_request_open,
+    transition_request_withdraw,
     version_archive,
 )
 from registry.models import ModelAlias, Stage
 from registry.services.mlflow_support import model_delete, version_delete
 from tests.conftest import client_for
-from tests.factories import make_version
+from tests.factories import make_user, make_version
 
 P = "/api/2.0/mlflow/"
 
@@ -237,3 +247,279 @@ def test_request_page_shows_the_effective_policy(
     page = client_for(approver).get(request.get_absolute_url()).content.decode()
     assert "0 of 2 approvals" in page and "Compliance" in page
     assert "stricter" in page
+
+
+def test_withdraw_and_reopen_cannot_weaken_a_high_risk_request(
+    scientist, approver, compliance_officer, ready_version, model, no_card_for_high
+):
+    model_risk_class_set(
+        actor=scientist, registered_model=model, risk_class="high", rationale="credit use"
+    )
+    request = _open(scientist, ready_version)
+    assert request.policy["required_approvals"] == 2
+    # The attack: lower the risk class, withdraw, reopen under the "any" policy.
+    client_for(scientist).post(
+        reverse("governance:model-risk-class", args=[model.name]),
+        {"risk_class": "minimal", "rationale": "not really high risk"},
+    )
+    model.refresh_from_db()
+    assert model.risk_class == "high"
+    transition_request_withdraw(actor=scientist, request=request)
+    reopened = _open(scientist, ready_version)
+    assert reopened.policy["required_approvals"] == 2
+    assert reopened.policy["required_groups"] == ["Compliance"]
+    _approve(approver, reopened)
+    reopened.refresh_from_db()
+    assert reopened.is_pending
+
+
+# --- Risk class is governed ----------------------------------------------------------------
+
+
+@pytest.fixture
+def high(scientist, model):
+    model_risk_class_set(
+        actor=scientist, registered_model=model, risk_class="high", rationale="credit decisions"
+    )
+    model.refresh_from_db()
+    return model
+
+
+def test_lowering_through_the_page_opens_a_request_and_changes_nothing(
+    scientist, high, audit_count
+):
+    before = audit_count()
+    response = client_for(scientist).post(
+        reverse("governance:model-risk-class", args=[high.name]),
+        {"risk_class": "minimal", "rationale": "only a pilot"},
+    )
+    assert response.status_code == 302
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+    event = AuditEvent.objects.latest("id")
+    assert event.action == "risk_class.request"
+    written = AuditEvent.objects.order_by("-id")[: audit_count() - before]
+    assert [e.action for e in written if not e.action.startswith("auth.")] == [event.action]
+    assert event.after["from"] == "high" and event.after["to"] == "minimal"
+
+
+def test_lowering_through_the_service_is_refused(scientist, high):
+    with pytest.raises(ValidationError, match="Compliance"):
+        model_risk_class_set(
+            actor=scientist, registered_model=high, risk_class="minimal", rationale="pilot"
+        )
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+
+
+def _lower(actor, model, to="minimal"):
+    return risk_class_request_open(
+        actor=actor, registered_model=model, risk_class=to, rationale="only a pilot"
+    )
+
+
+def _decide(actor, change, outcome="approve", reason="reviewed the use case"):
+    return risk_class_request_decide(actor=actor, request=change, outcome=outcome, reason=reason)
+
+
+def test_the_requester_never_decides(scientist, high, compliance_officer):
+    access.grant(high, "approve", user=scientist)
+    scientist.groups.add(compliance_officer.groups.get(name=access.ROLE_COMPLIANCE))
+    change = _lower(scientist, high)
+    with pytest.raises(PermissionDenied, match="Four-eyes"):
+        _decide(scientist, change)
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+
+
+def test_a_data_scientist_or_an_approver_cannot_decide(
+    scientist, high, approver, compliance_officer
+):
+    tom = make_user("tom", access.ROLE_DATA_SCIENTISTS)
+    access.grant(high, "change", user=tom)
+    change = _lower(scientist, high)
+    for outsider in (tom, approver):
+        with pytest.raises(PermissionDenied, match="Compliance"):
+            _decide(outsider, change)
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+    change.refresh_from_db()
+    assert change.is_pending
+
+
+def test_compliance_approves_and_the_change_applies_with_one_event(
+    scientist, high, compliance_officer, audit_count
+):
+    change = _lower(scientist, high)
+    before = audit_count()
+    _decide(compliance_officer, change, reason="pilot only, no decisions on people")
+    high.refresh_from_db()
+    change.refresh_from_db()
+    assert high.risk_class == "minimal" and change.status == "approved"
+    assert audit_count() == before + 1
+    event = AuditEvent.objects.latest("id")
+    assert event.action == "risk_class.approve" and event.actor_username == "cole"
+    assert event.before["risk_class"] == "high" and event.after["risk_class"] == "minimal"
+    assert event.after["reason"] == "pilot only, no decisions on people"
+
+
+def test_compliance_rejects_and_nothing_changes(scientist, high, compliance_officer):
+    change = _lower(scientist, high)
+    _decide(compliance_officer, change, outcome="reject", reason="credit decisions stay high")
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+    with pytest.raises(ValidationError, match="already rejected"):
+        _decide(compliance_officer, change)
+
+
+def test_every_decision_needs_a_reason(scientist, high, compliance_officer):
+    change = _lower(scientist, high)
+    with pytest.raises(ValidationError):
+        _decide(compliance_officer, change, reason="  ")
+    change.refresh_from_db()
+    assert change.is_pending
+
+
+def test_without_compliance_members_a_registry_admin_decides(scientist, high, registry_admin):
+    change = _lower(scientist, high)
+    approver = make_user("avery", access.ROLE_APPROVERS)
+    access.grant(high, "approve", user=approver)
+    with pytest.raises(PermissionDenied):
+        _decide(approver, change)
+    _decide(registry_admin, change)
+    high.refresh_from_db()
+    assert high.risk_class == "minimal"
+
+
+def test_registry_admins_do_not_decide_while_compliance_can(
+    scientist, high, registry_admin, compliance_officer
+):
+    change = _lower(scientist, high)
+    with pytest.raises(PermissionDenied, match="Compliance"):
+        _decide(registry_admin, change)
+
+
+def test_raising_with_a_version_in_production_is_a_request(
+    scientist, in_production, model, compliance_officer
+):
+    with pytest.raises(ValidationError, match="v1 is in Production"):
+        model_risk_class_set(
+            actor=scientist, registered_model=model, risk_class="high", rationale="credit use"
+        )
+    change = risk_class_request_open(
+        actor=scientist, registered_model=model, risk_class="high", rationale="credit use"
+    )
+    assert change.governed_because == "v1 is in Production"
+    model.refresh_from_db()
+    assert model.risk_class == "limited"
+    _decide(compliance_officer, change)
+    model.refresh_from_db()
+    assert model.risk_class == "high"
+
+
+def test_raising_with_nothing_live_is_immediate(scientist, ready_version, model, audit_count):
+    before = audit_count()
+    model_risk_class_set(
+        actor=scientist, registered_model=model, risk_class="high", rationale="credit use"
+    )
+    model.refresh_from_db()
+    assert model.risk_class == "high" and audit_count() == before + 1
+
+
+def test_no_direct_change_while_a_request_pends(scientist, high, compliance_officer):
+    change = _lower(scientist, high, to="limited")
+    with pytest.raises(ValidationError, match=f"request #{change.pk}"):
+        model_risk_class_set(
+            actor=scientist, registered_model=high, risk_class="high", rationale="again"
+        )
+    with pytest.raises(ValidationError, match="waiting"):
+        _lower(scientist, high)
+
+
+def test_only_the_requester_withdraws(scientist, high, compliance_officer, audit_count):
+    change = _lower(scientist, high)
+    with pytest.raises(PermissionDenied):
+        risk_class_request_withdraw(actor=compliance_officer, request=change)
+    before = audit_count()
+    risk_class_request_withdraw(actor=scientist, request=change)
+    change.refresh_from_db()
+    assert change.status == "withdrawn" and audit_count() == before + 1
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+
+
+def test_read_only_users_cannot_ask(viewer, auditor, high):
+    for user in (viewer, auditor):
+        with pytest.raises(PermissionDenied):
+            _lower(user, high)
+    assert not RiskClassChangeRequest.objects.exists()
+
+
+def test_the_admin_never_edits_the_risk_class(registry_admin, high):
+
+    from governance.admin_site import registry_admin_site
+    from registry.models import RegisteredModel
+
+    admin = registry_admin_site._registry[RegisteredModel]
+    assert "risk_class" in admin.get_readonly_fields(None)
+    client = client_for(registry_admin)
+    url = reverse("admin:registry_registeredmodel_change", args=[high.pk])
+    client.post(url, {"risk_class": "minimal", "name": high.name})
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+
+
+# --- The pages ---------------------------------------------------------------------------------
+
+
+def test_decide_page_by_role(scientist, high, compliance_officer, approver, auditor):
+    change = _lower(scientist, high)
+    url = change.get_absolute_url()
+    decide = reverse("governance:risk-request-decide", args=[change.pk])
+    page = client_for(compliance_officer).get(url).content.decode()
+    assert decide in page and "Approve the change" in page
+    page = client_for(scientist).get(url).content.decode()
+    assert decide not in page and "Four-eyes rule" in page
+    assert reverse("governance:risk-request-withdraw", args=[change.pk]) in page
+    for user in (scientist, approver, auditor):
+        response = client_for(user).post(decide, {"outcome": "approve", "reason": "fine"})
+        assert response.status_code == 403, user
+    outsider = make_user("olga", access.ROLE_COMPLIANCE)
+    assert client_for(outsider).get(url).status_code == 404  # cannot see the model
+    high.refresh_from_db()
+    assert high.risk_class == "high"
+    response = client_for(compliance_officer).post(decide, {"outcome": "approve", "reason": ""})
+    assert response.status_code == 400 and b"A reason is required." in response.content
+    response = client_for(compliance_officer).post(
+        decide, {"outcome": "approve", "reason": "pilot"}
+    )
+    assert response.status_code == 302
+    high.refresh_from_db()
+    assert high.risk_class == "minimal"
+
+
+def test_queue_lists_risk_changes_for_compliance(scientist, high, compliance_officer, approver):
+    change = _lower(scientist, high)
+    queue = reverse("governance:queue")
+    page = client_for(compliance_officer).get(queue).content.decode()
+    assert change.get_absolute_url() in page
+    page = client_for(approver).get(queue).content.decode()
+    assert change.get_absolute_url() not in page
+
+
+def test_model_and_risk_pages_link_the_pending_change(scientist, high, compliance_officer):
+    change = _lower(scientist, high)
+    for url in (high.get_absolute_url(), reverse("governance:model-risk-class", args=[high.name])):
+        page = client_for(scientist).get(url).content.decode()
+        assert change.get_absolute_url() in page, url
+
+
+def test_risk_page_keeps_input_when_refused(scientist, high, compliance_officer):
+    _lower(scientist, high, to="limited")
+    response = client_for(scientist).post(
+        reverse("governance:model-risk-class", args=[high.name]),
+        {"risk_class": "minimal", "rationale": "my careful rationale"},
+    )
+    assert response.status_code == 400
+    assert b"waiting for a Compliance decision" in response.content
+    assert b"my careful rationale" in response.content
