@@ -32,6 +32,7 @@ from registry.models import ModelAlias, Stage
 from registry.services.mlflow_support import model_delete, version_delete
 from tests.conftest import client_for
 from tests.factories import make_user, make_version
+from tests.matrix import LOGIN, check_matrix
 
 P = "/api/2.0/mlflow/"
 
@@ -523,3 +524,47 @@ def test_risk_page_keeps_input_when_refused(scientist, high, compliance_officer)
     assert response.status_code == 400
     assert b"waiting for a Compliance decision" in response.content
     assert b"my careful rationale" in response.content
+
+
+@pytest.fixture
+def roles(
+    scientist, other_scientist, viewer, auditor, approver, compliance_officer, registry_admin
+):
+    return {
+        "anonymous": None,
+        "no_grant": other_scientist,
+        "viewer": viewer,
+        "auditor": auditor,
+        "approver": approver,
+        "admin": registry_admin,
+        "compliance": compliance_officer,
+        "requester": scientist,
+    }
+
+
+def test_risk_request_pages_matrix(roles, scientist, high):
+    change = _lower(scientist, high)
+    url = change.get_absolute_url()
+    seen = {"anonymous": LOGIN, "no_grant": 404}
+    check_matrix(roles, url, seen | dict.fromkeys(list(roles)[2:], 200))
+    refused = seen | {r: 403 for r in ("viewer", "auditor", "approver", "admin", "requester")}
+    check_matrix(
+        roles,
+        reverse("governance:risk-request-decide", args=[change.pk]),
+        refused | {"compliance": 302},
+        method="post",
+        data={"outcome": "reject", "reason": "stays high"},
+        writes_on_success=1,
+    )
+    change = _lower(scientist, high)
+    check_matrix(
+        roles,
+        reverse("governance:risk-request-withdraw", args=[change.pk]),
+        seen
+        | {r: 403 for r in ("viewer", "auditor", "approver", "admin", "compliance")}
+        | {"requester": 302},
+        method="post",
+        writes_on_success=1,
+    )
+    high.refresh_from_db()
+    assert high.risk_class == "high"
