@@ -205,6 +205,24 @@ def test_api_never_resolves_a_protected_alias_to_a_version_outside_production(
     assert "not in Production" in response.json()["message"]
 
 
+def test_api_alias_lookup_follows_production(
+    api, scientist, approver, second_approver, in_production, model
+):
+    url = P + "registered-models/alias"
+    v2 = _ready(make_version(scientist, model))
+    _approve(second_approver, _open(scientist, v2))
+    response = api(scientist, "get", url, {"name": model.name, "alias": "champion"})
+    assert response.json()["model_version"]["version"] == "2"
+    emergency_rollback(actor=approver, registered_model=model, reason="v2 drifts")
+    response = api(scientist, "get", url, {"name": model.name, "alias": "champion"})
+    assert response.json()["model_version"]["version"] == "1"
+    version_archive(actor=approver, version=in_production, reason="retired")
+    response = api(scientist, "get", url, {"name": model.name, "alias": "champion"})
+    assert response.status_code == 404  # removed: nothing is in Production
+    response = api(approver, "get", P + "registered-models/get", {"name": model.name})
+    assert "aliases" not in response.json()["registered_model"]
+
+
 def test_deleting_production_is_refused_even_to_managers(scientist, in_production, model):
     with pytest.raises(PermissionDenied):
         version_delete(actor=scientist, version=in_production)
@@ -506,6 +524,11 @@ def test_queue_lists_risk_changes_for_compliance(scientist, high, compliance_off
     assert change.get_absolute_url() in page
     page = client_for(approver).get(queue).content.decode()
     assert change.get_absolute_url() not in page
+    from governance import selectors
+
+    assert selectors.approval_count(compliance_officer) == 1
+    assert selectors.approval_count(approver) == 0
+    assert selectors.approval_count(scientist) == 0
 
 
 def test_model_and_risk_pages_link_the_pending_change(scientist, high, compliance_officer):
