@@ -12,6 +12,8 @@ from governance.models import (
     AuditEvent,
     Decision,
     ProtectedAlias,
+    RiskClassChangeRequest,
+    RiskClassDecision,
     TransitionRequest,
 )
 
@@ -210,6 +212,58 @@ class TransitionRequestAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [DecisionInline]
     list_select_related = ("model_version__registered_model", "requested_by")
+
+    def has_module_permission(self, request):
+        return access.is_registry_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_registry_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RiskClassDecisionInline(admin.TabularInline):
+    model = RiskClassDecision
+    extra = 0
+    can_delete = False
+    fields = ("approver_username", "approver_groups", "outcome", "reason", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RiskClassChangeRequest, site=registry_admin_site)
+class RiskClassChangeRequestAdmin(admin.ModelAdmin):
+    """Read-only: risk-class changes are decided on their request page (audited)."""
+
+    list_display = (
+        "id",
+        "registered_model",
+        "from_class",
+        "to_class",
+        "status",
+        "requested_by_username",
+        "created_at",
+        "decided_at",
+    )
+    list_filter = ("status", "to_class")
+    search_fields = ("registered_model__name", "rationale")
+    inlines = [RiskClassDecisionInline]
+    list_select_related = ("registered_model",)
 
     def has_module_permission(self, request):
         return access.is_registry_admin(request.user)

@@ -56,6 +56,59 @@ def policy_snapshot(policy: ApprovalPolicy | None) -> dict:
     }
 
 
+def merge_policies(opened: dict, current: dict) -> dict:
+    """The stricter of two policy snapshots, term by term: more approvals, every required
+    group and metric of either, each gate either asks for, the shorter SLA."""
+    metrics = list(opened.get("required_metrics", []))
+    metrics += [m for m in current.get("required_metrics", []) if m not in metrics]
+    merged = {
+        "required_approvals": max(
+            opened.get("required_approvals", 1), current.get("required_approvals", 1)
+        ),
+        "required_groups": sorted(
+            set(opened.get("required_groups", [])) | set(current.get("required_groups", []))
+        ),
+        "required_metrics": metrics,
+        "require_model_card": bool(
+            opened.get("require_model_card") or current.get("require_model_card")
+        ),
+        "require_risk_class": bool(
+            opened.get("require_risk_class", True) or current.get("require_risk_class", True)
+        ),
+        "sla_hours": min(opened.get("sla_hours", 72), current.get("sla_hours", 72)),
+    }
+    stricter = any(merged[k] != opened.get(k, merged[k]) for k in merged)
+    merged["policy"] = opened.get("policy", "")
+    if stricter:
+        merged["policy"] = f"{opened.get('policy', 'as opened')} and {current.get('policy', '')}"
+    merged["stricter_than_opened"] = stricter
+    return merged
+
+
+def current_policies() -> dict:
+    """Every policy by (target stage, risk class), read once: for pages that compute the
+    effective policy of many requests (the approval queue)."""
+    return {
+        (p.target_stage, p.risk_class): p
+        for p in ApprovalPolicy.objects.prefetch_related("required_groups")
+    }
+
+
+def effective_policy(request, *, policies: dict | None = None) -> dict:
+    """What a transition request must satisfy now: the stricter of the snapshot it was
+    opened under and the policy in force for its model's current risk class. A rise of
+    the risk class, or a stricter policy, applies to requests already open; nothing that
+    happened after opening (a policy edit, a lowered risk class) can weaken one."""
+    risk = request.model_version.registered_model.risk_class
+    if policies is None:
+        policy = policy_for(request.target_stage, risk)
+    else:
+        policy = policies.get((request.target_stage, risk)) or policies.get(
+            (request.target_stage, RISK_ANY)
+        )
+    return merge_policies(request.policy, policy_snapshot(policy))
+
+
 def evaluate_gates(version, snapshot: dict) -> list[Gate]:
     artifacts = list(version.artifacts.all())
     unhashed = [a.path for a in artifacts if len(a.sha256) != 64]

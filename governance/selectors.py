@@ -10,8 +10,22 @@ from django.shortcuts import get_object_or_404
 from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
 
 from governance import access
-from governance.models import ComplianceDocument, Decision, ProtectedAlias, TransitionRequest
-from governance.policy import Gate, evaluate_gates, failing, policies_for, policy_snapshot
+from governance.models import (
+    ComplianceDocument,
+    Decision,
+    ProtectedAlias,
+    RiskClassChangeRequest,
+    TransitionRequest,
+)
+from governance.policy import (
+    Gate,
+    effective_policy,
+    evaluate_gates,
+    failing,
+    policies_for,
+    policy_snapshot,
+)
+from governance.services import risk
 from governance.services.transitions import GATED, check_four_eyes, policy_satisfied
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, RiskClass, Stage
 
@@ -80,23 +94,33 @@ class Progress:
     missing_groups: list[str] = field(default_factory=list)
 
 
-def request_progress(request: TransitionRequest, decisions: list[Decision]) -> Progress:
+def request_policy(request: TransitionRequest) -> dict:
+    """The policy the request is decided under: the stricter of its snapshot and the
+    policy in force now (governance.policy.effective_policy)."""
+    return effective_policy(request)
+
+
+def request_progress(
+    request: TransitionRequest, decisions: list[Decision], policy: dict | None = None
+) -> Progress:
+    policy = policy if policy is not None else request_policy(request)
     approvals = [d for d in decisions if d.outcome == Decision.Outcome.APPROVE]
-    done, summary = policy_satisfied(request.policy, approvals)
-    groups = list(request.policy.get("required_groups", []))
+    done, summary = policy_satisfied(policy, approvals)
+    groups = list(policy.get("required_groups", []))
     return Progress(
         done=done,
         summary=summary,
         approvals=len({d.approver_username for d in approvals}),
-        needed=request.policy.get("required_approvals", 1),
+        needed=policy.get("required_approvals", 1),
         required_groups=groups,
         missing_groups=[g for g in groups if not any(g in d.approver_groups for d in approvals)],
     )
 
 
-def request_gates(request: TransitionRequest) -> list[Gate]:
-    """The gates of the request's policy snapshot, evaluated on the version as it is now."""
-    return evaluate_gates(request.model_version, request.policy)
+def request_gates(request: TransitionRequest, policy: dict | None = None) -> list[Gate]:
+    """The gates of the request's effective policy, evaluated on the version as it is now."""
+    policy = policy if policy is not None else request_policy(request)
+    return evaluate_gates(request.model_version, policy)
 
 
 # --- The approval queue ---------------------------------------------------------------
@@ -139,9 +163,12 @@ def approval_count(user) -> int | None:
     approve nothing by construction."""
     if not user.is_authenticated or access.is_auditor(user):
         return None
-    return _awaiting(
+    count = _awaiting(
         TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING), user
     ).count()
+    if may_decide_risk_changes(user):  # Compliance and registry admins only
+        count += len(risk_requests_awaiting(user))
+    return count
 
 
 def queue_teams(user):
@@ -150,9 +177,12 @@ def queue_teams(user):
     return Group.objects.filter(Exists(approvable)).exclude(name__in=access.ROLES).order_by("name")
 
 
-def gate_summary(request: TransitionRequest) -> dict:
-    """Pass/fail of the request's gates on its (prefetched) version, for a queue row."""
-    gates = evaluate_gates(request.model_version, request.policy)
+def gate_summary(request: TransitionRequest, policies: dict | None = None) -> dict:
+    """Pass/fail of the request's gates on its (prefetched) version. With `policies`
+    (current_policies(), read once for the page: the approval queue) the gates of its
+    effective policy; without, those of its snapshot (the reports' record)."""
+    policy = request.policy if policies is None else effective_policy(request, policies=policies)
+    gates = evaluate_gates(request.model_version, policy)
     blocked = failing(gates)
     return {"total": len(gates), "failing": blocked, "passed": not blocked}
 
@@ -314,3 +344,61 @@ def compliance_document_get(user, name: str, number: int, pk: int) -> Compliance
         model_version__version=number,
         model_version__registered_model__name=name,
     )
+
+
+# --- Risk-class change requests -----------------------------------------------------------
+
+
+def risk_request_get(user, pk: int) -> RiskClassChangeRequest:
+    """A risk-class change request the user may see (anyone who can view its model)."""
+    visible = RiskClassChangeRequest.objects.restrict(user, few_rows=True).select_related(
+        "registered_model__team", "requested_by"
+    )
+    return get_object_or_404(visible, pk=pk)
+
+
+def pending_risk_request(user, model: RegisteredModel) -> RiskClassChangeRequest | None:
+    """The model's pending risk-class change, if any (the caller has checked the model)."""
+    return (
+        RiskClassChangeRequest.objects.filter(
+            registered_model_id=model.pk, status=RiskClassChangeRequest.Status.PENDING
+        )
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def may_decide_risk_changes(user) -> bool:
+    """Whether `user` is someone who decides risk-class changes at all (a Compliance
+    member or a registry admin), before asking about any one request."""
+    return (
+        user.is_authenticated
+        and not access.is_auditor(user)
+        and (access.has_role(user, access.ROLE_COMPLIANCE) or access.is_registry_admin(user))
+    )
+
+
+def risk_requests_awaiting(user) -> list[RiskClassChangeRequest]:
+    """Pending risk-class changes `user` may decide, oldest first (for the approval queue).
+    Few rows ever pend, so who may decide each is worked out per request."""
+    if not may_decide_risk_changes(user):
+        return []
+    pending = (
+        RiskClassChangeRequest.objects.restrict(user)
+        .filter(status=RiskClassChangeRequest.Status.PENDING)
+        .exclude(requested_by_id=user.pk)
+        .select_related("registered_model__team", "requested_by")
+        .order_by("created_at", "pk")
+    )
+    return [r for r in pending if risk_decision_refusal(user, r) is None]
+
+
+def risk_decision_refusal(user, request: RiskClassChangeRequest) -> str | None:
+    """Why `user` cannot decide `request` (four-eyes, the Compliance rule), or None."""
+    return risk.decision_refusal(user, request)
+
+
+def has_live_version(model: RegisteredModel) -> bool:
+    """Whether a version of the model is in Staging or Production (risk changes are then
+    governed)."""
+    return model.versions.filter(stage__in=[Stage.STAGING, Stage.PRODUCTION]).exists()

@@ -109,8 +109,19 @@ def _entries_for_own_event(event, version_number: int) -> list[TimelineEntry]:
         case "alias.set":
             was = f" (it was on v{b['version']})" if b.get("version") is not None else ""
             return [entry("alias", f"{who} pointed @{a.get('alias')} at v{a.get('version')}{was}")]
+        case "alias.move":
+            return [
+                entry(
+                    "alias",
+                    f"@{a.get('alias')} followed Production from v{b.get('version')} to "
+                    f"v{a.get('version')} ({who}: {a.get('why')})",
+                )
+            ]
         case "alias.delete":
-            return [entry("alias", f"{who} removed @{b.get('alias')} from v{b.get('version')}")]
+            why = f" ({a['why']})" if a.get("why") else ""
+            return [
+                entry("alias", f"{who} removed @{b.get('alias')} from v{b.get('version')}{why}")
+            ]
         case "artifact.download":
             path = a.get("path") or event.target_repr
             return [entry("download", f"{who} downloaded {path}")]

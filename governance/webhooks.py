@@ -210,6 +210,7 @@ def events_for(event: AuditEvent) -> list[str]:
         "transition.request": ["transition.requested"],
         "transition.reject": ["transition.rejected"],
         "alias.set": ["alias.set"],
+        "alias.move": ["alias.set"],  # a protected alias following Production
         "alias.delete": ["alias.removed"],
         "version.archive": ["stage.changed"],
         "version.emergency_rollback": ["stage.changed"],

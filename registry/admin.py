@@ -55,10 +55,13 @@ class GroupGrantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(RegisteredModel, site=registry_admin_site)
 class RegisteredModelAdmin(admin.ModelAdmin):
-    """Listed for look-ups and grant autocompletion; edits happen in the app (audited)."""
+    """Listed for look-ups and grant autocompletion; edits happen in the app (audited).
+    The risk class in particular only changes through governance.services.risk (lowering
+    it, or changing it while a version is live, is a Compliance decision)."""
 
     list_display = ("name", "team", "risk_class", "latest_version_number", "updated_at")
     search_fields = ("name",)
+    readonly_fields = ("name", "team", "risk_class", "description", "created_by")
 
     def has_add_permission(self, request):
         return False

@@ -5,6 +5,8 @@ from governance.models.lifecycle import (
     Decision,
     ProtectedAlias,
     RequestComment,
+    RiskClassChangeRequest,
+    RiskClassDecision,
     TransitionRequest,
 )
 from governance.models.reports import ComplianceDocument, Report
@@ -22,6 +24,8 @@ __all__ = [
     "ProtectedAlias",
     "Report",
     "RequestComment",
+    "RiskClassChangeRequest",
+    "RiskClassDecision",
     "TransitionRequest",
     "Webhook",
     "WebhookDelivery",

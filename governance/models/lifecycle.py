@@ -187,3 +187,98 @@ class ProtectedAlias(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RiskClassChangeRequest(models.Model):
+    """A governed change of a model's risk class: lowering it, or changing it at all once
+    a version is in Staging or Production. Decided by the Compliance group (registry
+    admins while it has no members), never by the requester; approval applies it."""
+
+    guarded_path = "registered_model"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    registered_model = models.ForeignKey(
+        "registry.RegisteredModel", on_delete=models.CASCADE, related_name="risk_class_requests"
+    )
+    from_class = models.CharField(max_length=16)
+    to_class = models.CharField(max_length=16)
+    rationale = models.TextField()
+    # Why this change could not be made at once, in words, as it stood when it opened.
+    governed_because = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_username = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registered_model"],
+                condition=models.Q(status="pending"),
+                name="one_pending_risk_change_per_model",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="risk_change_queue")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.registered_model}: {self.from_class} → {self.to_class}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("governance:risk-request-detail", args=[self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def get_from_class_display(self) -> str:
+        return dict(RISK_CHOICES).get(self.from_class, self.from_class)
+
+    def get_to_class_display(self) -> str:
+        return dict(RISK_CHOICES).get(self.to_class, self.to_class)
+
+
+class RiskClassDecision(models.Model):
+    """The decision on a risk-class change request: final, with its reason."""
+
+    guarded_path = "request__registered_model"
+
+    class Outcome(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    request = models.ForeignKey(
+        RiskClassChangeRequest, on_delete=models.CASCADE, related_name="decisions"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approver_username = models.CharField(max_length=150)
+    approver_groups = models.JSONField(default=list)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # One decision decides: it is final.
+            models.UniqueConstraint(fields=["request"], name="one_risk_change_decision")
+        ]
+
+    def __str__(self):
+        return f"{self.approver_username} {self.outcome} {self.request}"

@@ -1,6 +1,6 @@
-"""Archiving, emergency rollback and risk classification."""
+"""Archiving and emergency rollback. (The risk class: governance/services/risk.py.)"""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from governance import access, audit
@@ -8,12 +8,19 @@ from governance.models import TransitionRequest
 from governance.policy import policy_for, policy_snapshot
 from governance.services.common import required_text, version_ref
 from governance.stages import move_to_stage
-from registry.models import ModelVersion, RegisteredModel, RiskClass, Stage
-from registry.search import build_search_text
+from registry.models import ModelVersion, RegisteredModel, Stage
+
+
+def archive_right(version: ModelVersion) -> str:
+    """The right archiving `version` needs: taking a version out of Production is a
+    governed change (approve); any other version may be archived by who may change it."""
+    return "approve" if version.stage == Stage.PRODUCTION else "change"
 
 
 def version_archive(*, actor, version: ModelVersion, reason: str) -> ModelVersion:
-    access.require(actor, version.registered_model, "change")
+    model = version.registered_model
+    if not (access.allows(actor, model, "change") or access.allows(actor, model, "approve")):
+        raise PermissionDenied(f"You do not have change permission on {model}.")
     reason = required_text(reason, "A reason")
     with transaction.atomic():
         version = (
@@ -23,14 +30,20 @@ def version_archive(*, actor, version: ModelVersion, reason: str) -> ModelVersio
         )
         if version.stage == Stage.ARCHIVED:
             raise ValidationError(f"v{version.version} is already archived.")
+        if archive_right(version) == "approve" and not access.allows(actor, model, "approve"):
+            raise PermissionDenied(
+                f"v{version.version} is in Production: taking it out needs approve permission "
+                "on the model. Ask an approver to archive it or to roll Production back."
+            )
+        access.require(actor, model, archive_right(version))
         before = version_ref(version)
-        move_to_stage(version, Stage.ARCHIVED, archive_previous=False)
+        moved = move_to_stage(version, Stage.ARCHIVED, archive_previous=False, actor=actor)
         audit.record(
             actor=actor,
             action="version.archive",
             target=version,
             before=before,
-            after=version_ref(version) | {"reason": reason},
+            after=version_ref(version) | {"reason": reason, "aliases": moved.get("aliases")},
             registered_model_id=version.registered_model_id,
             model_version_id=version.pk,
         )
@@ -62,7 +75,7 @@ def emergency_rollback(
         )
         if previous is None:
             raise ValidationError("No earlier version was ever approved for Production.")
-        moved = move_to_stage(previous, Stage.PRODUCTION, archive_previous=True)
+        moved = move_to_stage(previous, Stage.PRODUCTION, archive_previous=True, actor=actor)
         review = TransitionRequest.objects.create(
             model_version=previous,
             target_stage=Stage.PRODUCTION,
@@ -91,28 +104,3 @@ def emergency_rollback(
     with transaction.atomic():
         _notify(review, "opened", actor)
     return review
-
-
-def model_risk_class_set(
-    *, actor, registered_model: RegisteredModel, risk_class: str, rationale: str
-) -> RegisteredModel:
-    access.require(actor, registered_model, "change")
-    rationale = required_text(rationale, "A rationale", field="rationale")
-    if risk_class not in RiskClass.values:
-        raise ValidationError({"risk_class": f"Choose one of {', '.join(RiskClass.values)}."})
-    with transaction.atomic():
-        model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-        before = {"risk_class": model.risk_class}
-        model.risk_class = risk_class
-        model.save(update_fields=["risk_class", "updated_at"])
-        model.search_text = build_search_text(model)
-        RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
-        audit.record(
-            actor=actor,
-            action="model.risk_class",
-            target=model,
-            before=before,
-            after={"risk_class": risk_class, "rationale": rationale},
-            registered_model_id=model.pk,
-        )
-    return model

@@ -6,7 +6,13 @@ from django.utils import timezone
 
 from governance import access, audit
 from governance.models import Decision, RequestComment, TransitionRequest
-from governance.policy import evaluate_gates, failing, policy_for, policy_snapshot
+from governance.policy import (
+    effective_policy,
+    evaluate_gates,
+    failing,
+    policy_for,
+    policy_snapshot,
+)
 from governance.services.common import group_names, required_text, version_ref
 from governance.stages import move_to_stage
 from registry.models import ModelVersion, Stage
@@ -167,9 +173,10 @@ def decision_record(*, actor, request: TransitionRequest, outcome: str, reason: 
             _close(request, TransitionRequest.Status.REJECTED)
         else:
             approvals = list(request.decisions.filter(outcome=Decision.Outcome.APPROVE))
-            done, progress = policy_satisfied(request.policy, approvals)
+            # The stricter of the policy it was opened under and the one now in force.
+            done, progress = policy_satisfied(effective_policy(request), approvals)
             if done:
-                moved = _apply(request)
+                moved = _apply(request, actor)
         _event(
             actor,
             f"transition.{outcome}",
@@ -192,16 +199,19 @@ def _close(request, status):
     request.save(update_fields=["status", "decided_at"])
 
 
-def _apply(request) -> dict:
+def _apply(request, actor) -> dict:
     version = request.model_version
     if request.kind == TransitionRequest.Kind.NORMAL:
-        blocked = failing(evaluate_gates(version, request.policy))
+        blocked = failing(evaluate_gates(version, effective_policy(request)))
         if blocked:
             raise ValidationError(gate_failure_message(blocked) + " The approval was not recorded.")
     moved = {}
     if version.stage != request.target_stage:
         moved = move_to_stage(
-            version, request.target_stage, archive_previous=request.archive_previous
+            version,
+            request.target_stage,
+            archive_previous=request.archive_previous,
+            actor=actor,
         )
     _close(request, TransitionRequest.Status.APPROVED)
     return moved

@@ -14,6 +14,7 @@ from governance.forms import (
     RollbackForm,
     TransitionRequestForm,
 )
+from governance.services.lifecycle import archive_right
 from registry.models import Stage
 
 register = template.Library()
@@ -52,7 +53,8 @@ def version_governance(context, version):
     if rights["change"]:
         data["stage_gates"] = selectors.version_stage_gates(version)
         data["request_form"] = TransitionRequestForm(current_stage=version.stage)
-        data["archive_form"] = None if version.stage == Stage.ARCHIVED else ArchiveForm()
+    if version.stage != Stage.ARCHIVED and rights[archive_right(version)]:
+        data["archive_form"] = ArchiveForm()  # Production: approvers only
     if data["can_alias"]:
         data["alias_form"] = AliasForm(initial={"version": version.version})
     return data
@@ -68,6 +70,7 @@ def model_governance(context, model):
         "rights": rights,
         "pending": list(selectors.pending_requests(user, model=model)),
     }
+    data["risk_change"] = selectors.pending_risk_request(user, model)
     if rights["change"]:
         data["risk_form"] = RiskClassForm(initial={"risk_class": model.risk_class})
     if rights["approve"]:

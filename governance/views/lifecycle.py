@@ -16,7 +16,6 @@ from governance.forms import (
     ArchiveForm,
     CommentForm,
     DecisionForm,
-    RiskClassForm,
     RollbackForm,
     TransitionRequestForm,
     WithdrawForm,
@@ -29,11 +28,11 @@ from governance.services import (
     comment_add,
     decision_record,
     emergency_rollback,
-    model_risk_class_set,
     transition_request_open,
     transition_request_withdraw,
     version_archive,
 )
+from governance.services.lifecycle import archive_right
 from registry import selectors as registry_selectors
 
 
@@ -67,14 +66,16 @@ def _render_request(request, transition, *, status=200, **forms):
     user = request.user
     decisions = list(transition.decisions.all())
     refusal = selectors.decision_refusal(user, transition, decisions)
+    policy = selectors.request_policy(transition)
     context = {
         "transition": transition,
         "version": transition.model_version,
         "model": transition.model_version.registered_model,
         "decisions": decisions,
         "comments": list(transition.comments.all()),
-        "progress": selectors.request_progress(transition, decisions),
-        "gates": selectors.request_gates(transition),
+        "policy": policy,
+        "progress": selectors.request_progress(transition, decisions, policy),
+        "gates": selectors.request_gates(transition, policy),
         "decide_refusal": refusal,
         "can_decide": refusal is None,
         "can_comment": selectors.can_comment(user, transition),
@@ -180,7 +181,9 @@ def request_open(request, name, number):
 
 @require_http_methods(["GET", "POST"])
 def version_archive_view(request, name, number):
-    version = registry_selectors.version_get(request.user, name, number, "change")
+    version = registry_selectors.version_get(request.user, name, number)
+    # Taking a version out of Production is a governed change: approve, not change.
+    access.require(request.user, version.registered_model, archive_right(version))
     form = ArchiveForm(_bound(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -265,26 +268,6 @@ def model_alias_delete(request, name):
 
 
 # --- From the model page --------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-def model_risk_class(request, name):
-    model = registry_selectors.model_get(request.user, name, "change")
-    form = RiskClassForm(_bound(request), initial={"risk_class": model.risk_class})
-    if request.method == "POST" and form.is_valid():
-        try:
-            model = model_risk_class_set(
-                actor=request.user, registered_model=model, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request, f"Risk class of {model} set to {model.get_risk_class_display()}."
-            )
-            return redirect(model)
-    context = {"model": model, "form": form}
-    return render(request, "governance/risk_class.html", context, status=_status(form))
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.views import compliance, grants, lifecycle, queue
+from governance.views import compliance, grants, lifecycle, queue, risk
 
 urlpatterns = [
     path("approvals/", queue.approval_queue, name="queue"),
@@ -37,7 +37,14 @@ urlpatterns = [
         lifecycle.model_alias_delete,
         name="model-alias-delete",
     ),
-    path("models/<str:name>/risk-class/", lifecycle.model_risk_class, name="model-risk-class"),
+    path("models/<str:name>/risk-class/", risk.model_risk_class, name="model-risk-class"),
+    path("risk-requests/<int:pk>/", risk.risk_request_detail, name="risk-request-detail"),
+    path("risk-requests/<int:pk>/decide/", risk.risk_request_decide, name="risk-request-decide"),
+    path(
+        "risk-requests/<int:pk>/withdraw/",
+        risk.risk_request_withdraw,
+        name="risk-request-withdraw",
+    ),
     path("models/<str:name>/rollback/", lifecycle.model_rollback, name="model-rollback"),
     path("models/<str:name>/access/", grants.model_access, name="model-access"),
     path(

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from governance import selectors
 from governance.models.lifecycle import GATED_STAGES
+from governance.policy import current_policies
 from registry.models import RiskClass
 from registry.views.common import paginate, query_without_page, render_htmx
 
@@ -20,9 +21,10 @@ STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 def approval_queue(request):
     filters = {k: request.GET.get(k, "").strip() for k in QUEUE_FILTERS}
     page = paginate(request, selectors.approval_queue(request.user, **filters))
+    policies = current_policies() if page.object_list else {}
     context = {
         "page": page,
-        "rows": [(r, selectors.gate_summary(r)) for r in page.object_list],
+        "rows": [(r, selectors.gate_summary(r, policies)) for r in page.object_list],
         "filters": filters,
         "filtered": any(filters[k] for k in ("model", "team", "stage", "risk")),
         "teams": selectors.queue_teams(request.user),
@@ -30,6 +32,7 @@ def approval_queue(request):
         "risk_classes": RiskClass.choices,
         "scopes": selectors.QUEUE_SCOPES,
         "querystring": query_without_page(request),
+        "risk_requests": selectors.risk_requests_awaiting(request.user),
     }
     return render_htmx(request, "governance/queue.html", "governance/_queue_table.html", context)
 

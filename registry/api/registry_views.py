@@ -285,6 +285,13 @@ def _alias_get(request, params):
     if row is None:
         raise not_found(f"Registered model alias {alias} not found.")
     version = row.model_version
+    if version.stage != Stage.PRODUCTION and is_protected(alias):
+        # Defence in depth: the lifecycle moves or removes a protected alias whenever its
+        # version leaves Production; a row that says otherwise is never served.
+        raise not_found(
+            f"Registered model alias {alias} not found: it is protected and "
+            f"v{version.version} is not in Production."
+        )
     version.registered_model = model
     return ok({"model_version": _version_json(version)})
 

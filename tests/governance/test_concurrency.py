@@ -123,3 +123,44 @@ def test_two_revokes_at_once_leave_a_manager(postgres_only, transactional_db, sc
     managers = get_users_with_perms(model, only_with_perms_in=["manage_registeredmodel"])
     assert managers.exists() or stewards in get_groups_with_perms(model)
     assert AuditEvent.objects.filter(action="grant.revoke").count() == 1
+
+
+def test_two_compliance_decisions_at_once_produce_one_outcome(
+    postgres_only, transactional_db, scientist, compliance_officer, model
+):
+    from governance import access
+    from governance.models import RiskClassChangeRequest
+    from governance.services import (
+        model_risk_class_set,
+        risk_class_request_decide,
+        risk_class_request_open,
+    )
+    from tests.factories import make_user
+
+    other = make_user("cora", access.ROLE_COMPLIANCE)
+    access.grant(model, "view", user=other)
+    model_risk_class_set(actor=scientist, registered_model=model, risk_class="high", rationale="x")
+    change = risk_class_request_open(
+        actor=scientist, registered_model=model, risk_class="minimal", rationale="pilot"
+    )
+    results = run_together(
+        lambda: risk_class_request_decide(
+            actor=compliance_officer, request=change, outcome="approve", reason="a"
+        ),
+        lambda: risk_class_request_decide(
+            actor=other, request=change, outcome="reject", reason="b"
+        ),
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], ValidationError), results
+    change.refresh_from_db()
+    model.refresh_from_db()
+    assert change.decisions.count() == 1
+    expected = "minimal" if change.status == RiskClassChangeRequest.Status.APPROVED else "high"
+    assert model.risk_class == expected
+    assert (
+        AuditEvent.objects.filter(action__startswith="risk_class.a").count()
+        + (AuditEvent.objects.filter(action="risk_class.reject").count())
+        == 1
+    )
+    assert audit.verify_chain()[1] is None

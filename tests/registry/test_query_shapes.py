@@ -203,7 +203,7 @@ PAGE_QUERIES = {
     "list": 11,
     "search": 12,  # + the short list of matching ids
     "htmx": 9,  # the partial: no navigation
-    "model": 15,  # was 19, and one more per alias
+    "model": 16,  # was 19, and one more per alias; + the pending risk-class change (issue 13)
     "version": 22,  # was 30, and 31 with the compliance panel
 }
 
