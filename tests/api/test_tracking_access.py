@@ -397,3 +397,44 @@ def test_staged_files_uploaded_before_the_migration_are_linked_from_their_paths(
     model_file = StagedArtifact.objects.get(path=record["model_file"])
     assert run_file.run.run_id == record["run_id"] and run_file.logged_model is None
     assert model_file.logged_model.model_id == record["model_id"] and model_file.run is None
+
+
+# --- The real mlflow client ----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_the_mlflow_client_sees_only_what_restrict_allows(
+    mlflow_as, scientist, other_scientist, viewer, model, sk_model
+):
+    mlflow = pytest.importorskip("mlflow")
+    from mlflow.exceptions import RestException
+
+    from tests.api.conftest import log_and_register
+
+    mlflow_as(scientist)
+    mlflow.set_experiment("fraud-training")
+    registered, _info = log_and_register(sk_model[0], name=model.name)
+    with mlflow.start_run() as scratch:
+        mlflow.log_metric("auc", 0.5)
+
+    client = mlflow_as(other_scientist)
+    assert [e.name for e in client.search_experiments()] == ["Default"]
+    for run in (registered, scratch):
+        with pytest.raises(RestException) as exc:
+            client.get_run(run.info.run_id)
+        assert exc.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    client = mlflow_as(viewer)
+    assert {e.name for e in client.search_experiments()} == {"Default", "fraud-training"}
+    seen = client.get_run(registered.info.run_id)
+    assert seen.data.params == {"C": "1.0"}
+    history = client.get_metric_history(registered.info.run_id, "auc")
+    assert history and {m.value for m in history} == {0.91}
+    with pytest.raises(RestException) as exc:
+        client.get_run(scratch.info.run_id)
+    assert exc.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(RestException) as exc:
+        client.set_tag(registered.info.run_id, "k", "v")
+    assert exc.value.error_code == "PERMISSION_DENIED"
+    assert "k" not in Run.objects.get(run_id=registered.info.run_id).tags
