@@ -279,7 +279,11 @@ def logged_model_search(request, params):
         if key.strip() != "name" or value.strip()[:1] not in ("'", '"'):
             raise invalid(f"Unsupported logged model filter '{text}'.")
         qs = qs.filter(name=value.strip()[1:-1])
-    models = list(qs.order_by("-creation_time")[: int(params.get("max_results") or 100)])
+    try:
+        limit = int(params.get("max_results") or 100)
+    except (TypeError, ValueError) as exc:
+        raise invalid(f"Invalid max_results '{params.get('max_results')}'.") from exc
+    models = list(qs.order_by("-creation_time")[: max(1, min(limit, 1000))])
     return ok({"models": [wire.logged_model(m) for m in models]})
 
 
