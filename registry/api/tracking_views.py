@@ -37,13 +37,13 @@ def ok(payload=None) -> JsonResponse:
 def _experiment(user, experiment_id) -> Experiment:
     """An experiment the user may see (the Default one is everyone's; until the first
     write into it creates its row, an unsaved stand-in)."""
-    if str(experiment_id) in (str(DEFAULT_EXPERIMENT_ID), ""):
-        return default_experiment()
     try:
-        pk = int(experiment_id)
+        pk = int(experiment_id) if str(experiment_id) != "" else DEFAULT_EXPERIMENT_ID
     except (TypeError, ValueError) as exc:
         raise invalid(f"Invalid experiment ID '{experiment_id}'.") from exc
     exp = Experiment.objects.filter(pk=pk).restrict(user).first()
+    if exp is None and pk == DEFAULT_EXPERIMENT_ID:
+        exp = default_experiment()  # not written yet: the stand-in
     if exp is None:
         raise not_found(f"No Experiment with id={experiment_id} exists")
     return exp
@@ -87,9 +87,9 @@ def experiment_get(request, params):
 @api_view("GET")
 def experiment_get_by_name(request, params):
     name = params.get("experiment_name") or ""
-    if name == "Default":
-        return ok({"experiment": wire.experiment(default_experiment())})
     exp = Experiment.objects.filter(name=name).restrict(request.user).first()
+    if exp is None and name == "Default":
+        exp = default_experiment()  # not written yet: the stand-in
     if exp is None:
         raise not_found(f"Could not find experiment with name '{name}'")
     return ok({"experiment": wire.experiment(exp)})
