@@ -448,3 +448,44 @@ def grant(obj, action: str, *, user=None, group=None) -> None:
 
 def revoke(obj, action: str, *, user=None, group=None) -> None:
     remove_perm(codename(action, type(obj)), user or group, obj)
+
+
+# --- Rows that belong to a person rather than to a registered model ----------------------
+
+
+class OwnedQuerySet(models.QuerySet):
+    """`restrict(user, action)` for rows that have an owner rather than a model: the MLflow
+    tracking record (experiments, runs, logged models, uploaded files). The model declares
+
+    - `owner_field`: the foreign key to the user who created the row;
+    - `linked_rows(user)`, a classmethod returning a `Q` of the rows linked to something
+      `user` may view, written with `restrict()` on the linked model's queryset (`Exists`
+      or `__in` subqueries), so the permission filter is the one every guarded row uses;
+    - optionally `shared_rows()`, a `Q` of rows every signed-in user may use (MLflow's
+      Default experiment).
+
+    A row is visible to its owner, to anyone who may view what it is linked to, and, if
+    shared, to everyone signed in; only its owner may write to it (or anyone, for a shared
+    row). Auditors write nothing. No owner and no link: nobody, whatever model-wide view
+    the user holds (that lifts the filter on the linked rows, not on unlinked ones).
+    One query, no joins, so no duplicate rows. `few_rows` is accepted for `allows()`: the
+    links are correlated subqueries already."""
+
+    def restrict(self, user, action: str = "view", *, few_rows: bool = False):
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if action in WRITE_ACTIONS and is_auditor(user):
+            return self.none()  # auditors are read-only by construction
+        condition = models.Q(**{self.model.owner_field: user.pk})
+        shared = getattr(self.model, "shared_rows", None)
+        if shared is not None:
+            condition |= shared()
+        if action == "view":
+            condition |= self.model.linked_rows(user)
+        return self.filter(condition)
+
+
+class OwnedManager(models.Manager.from_queryset(OwnedQuerySet)):
+    pass

@@ -38,7 +38,7 @@ from registry.services.mlflow_support import (
     version_tag_set,
 )
 from registry.services.models import can_register_models, teams_for
-from registry.services.tracking import owns, version_register
+from registry.services.tracking import version_register
 
 SEARCH_MODELS_DEFAULT = 100
 SEARCH_MODELS_CAP = 1000
@@ -309,13 +309,18 @@ def model_version_create(request, params):
         model_id = source[len("models:/") :].split("/", 1)[0]
     logged = None
     if model_id:
-        logged = LoggedModel.objects.select_related("source_run").filter(model_id=model_id).first()
-        if logged is None or not owns(request.user, logged.created_by_id):
+        logged = (
+            LoggedModel.objects.filter(model_id=model_id)
+            .restrict(request.user)
+            .select_related("source_run")
+            .first()
+        )
+        if logged is None:
             raise not_found(f"Logged model with ID '{model_id}' not found.")
     run = None
-    if run_id:
-        run = Run.objects.filter(run_id=run_id).first()
-        if run is None or not owns(request.user, run.user_id):
+    if run_id:  # version_register refuses a run or logged model the user did not create
+        run = Run.objects.filter(run_id=run_id).restrict(request.user).first()
+        if run is None:
             raise not_found(f"Run with id={run_id} not found")
     tags = {t["key"]: t.get("value", "") for t in params.getlist("tags") or []}
     version = version_register(

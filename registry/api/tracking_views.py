@@ -1,5 +1,9 @@
 """The subset of MLflow tracking that `mlflow.<flavor>.log_model` and `register_model` use:
-experiments, runs, metrics, logged models, the artifact proxy and server-info."""
+experiments, runs, metrics, logged models, the artifact proxy and server-info.
+
+Every read starts from `restrict()` (access.OwnedQuerySet for the tracking record): what
+the user may not see answers RESOURCE_DOES_NOT_EXIST; the services answer
+PERMISSION_DENIED to a write on what they may see but did not create."""
 
 import posixpath
 
@@ -11,13 +15,13 @@ from registry.api import wire
 from registry.api.auth import api_view
 from registry.api.errors import ApiError, invalid, not_found
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
+from registry.models.tracking import DEFAULT_EXPERIMENT_ID
 from registry.services.artifacts import artifact_download_record
 from registry.services.tracking import (
     default_experiment,
     experiment_create,
     logged_model_create,
     logged_model_update,
-    owns,
     run_create,
     run_log,
     run_outputs_add,
@@ -30,14 +34,16 @@ def ok(payload=None) -> JsonResponse:
     return JsonResponse(payload or {})
 
 
-def _experiment(experiment_id) -> Experiment:
-    if str(experiment_id) in ("0", ""):
-        return default_experiment()
+def _experiment(user, experiment_id) -> Experiment:
+    """An experiment the user may see (the Default one is everyone's; until the first
+    write into it creates its row, an unsaved stand-in)."""
     try:
-        pk = int(experiment_id)
+        pk = int(experiment_id) if str(experiment_id) != "" else DEFAULT_EXPERIMENT_ID
     except (TypeError, ValueError) as exc:
         raise invalid(f"Invalid experiment ID '{experiment_id}'.") from exc
-    exp = Experiment.objects.filter(pk=pk).first()
+    exp = Experiment.objects.filter(pk=pk).restrict(user).first()
+    if exp is None and pk == DEFAULT_EXPERIMENT_ID:
+        exp = default_experiment()  # not written yet: the stand-in
     if exp is None:
         raise not_found(f"No Experiment with id={experiment_id} exists")
     return exp
@@ -47,15 +53,20 @@ def _run(user, params) -> Run:
     run_id = params.get("run_id") or params.get("run_uuid")
     if not run_id:
         raise invalid("Missing value for required parameter 'run_id'.")
-    run = Run.objects.select_related("user").filter(run_id=run_id).first()
-    if run is None or not (owns(user, run.user_id) or access.is_auditor(user)):
+    run = Run.objects.filter(run_id=run_id).restrict(user).select_related("user").first()
+    if run is None:
         raise not_found(f"Run with id={run_id} not found")
     return run
 
 
 def _logged_model(user, model_id) -> LoggedModel:
-    lm = LoggedModel.objects.select_related("source_run").filter(model_id=model_id).first()
-    if lm is None or not (owns(user, lm.created_by_id) or access.is_auditor(user)):
+    lm = (
+        LoggedModel.objects.filter(model_id=model_id)
+        .restrict(user)
+        .select_related("source_run")
+        .first()
+    )
+    if lm is None:
         raise not_found(f"Logged model with ID '{model_id}' not found.")
     return lm
 
@@ -69,15 +80,16 @@ def _tags(items) -> dict:
 
 @api_view("GET")
 def experiment_get(request, params):
-    return ok({"experiment": wire.experiment(_experiment(params.get("experiment_id")))})
+    exp = _experiment(request.user, params.get("experiment_id"))
+    return ok({"experiment": wire.experiment(exp)})
 
 
 @api_view("GET")
 def experiment_get_by_name(request, params):
     name = params.get("experiment_name") or ""
-    if name == "Default":
-        default_experiment()
-    exp = Experiment.objects.filter(name=name).first()
+    exp = Experiment.objects.filter(name=name).restrict(request.user).first()
+    if exp is None and name == "Default":
+        exp = default_experiment()  # not written yet: the stand-in
     if exp is None:
         raise not_found(f"Could not find experiment with name '{name}'")
     return ok({"experiment": wire.experiment(exp)})
@@ -91,10 +103,17 @@ def experiment_create_view(request, params):
     return ok({"experiment_id": str(exp.pk)})
 
 
-@api_view("GET", "POST", write=False)  # a search: POST carries the query
+@api_view("GET", "POST", write=False)  # a search, also sent as POST by the client
 def experiment_search(request, params):
-    default_experiment()
-    exps = Experiment.objects.filter(lifecycle_stage="active").order_by("pk")[:1000]
+    exps = list(
+        Experiment.objects.restrict(request.user)
+        .filter(lifecycle_stage="active")
+        .order_by("pk")[:1000]
+    )
+    if not exps or exps[0].pk != DEFAULT_EXPERIMENT_ID:
+        default = default_experiment()
+        if default._state.adding:  # not written yet: listed as MLflow always lists it
+            exps.insert(0, default)
     return ok({"experiments": [wire.experiment(e) for e in exps]})
 
 
@@ -103,7 +122,7 @@ def experiment_search(request, params):
 
 @api_view("POST")
 def run_create_view(request, params):
-    exp = _experiment(params.get("experiment_id") or "0")
+    exp = _experiment(request.user, params.get("experiment_id") or "0")
     run = run_create(
         actor=request.user,
         experiment=exp,
@@ -196,7 +215,8 @@ def run_outputs(request, params):
 
 @api_view("POST")
 def run_log_inputs(request, params):
-    _run(request.user, params)  # datasets are not recorded; the call must not fail
+    # Datasets are not recorded; the call must not fail for the run's creator.
+    access.require(request.user, _run(request.user, params), "change")
     return ok()
 
 
@@ -213,10 +233,10 @@ def metric_history(request, params):
 
 @api_view("POST")
 def logged_model_create_view(request, params):
-    exp = _experiment(params.get("experiment_id") or "0")
+    exp = _experiment(request.user, params.get("experiment_id") or "0")
     run = None
     if params.get("source_run_id"):
-        run = _run(request.user, {"run_id": params.get("source_run_id")} | {})
+        run = _run(request.user, {"run_id": params.get("source_run_id")})
     lm = logged_model_create(
         actor=request.user,
         experiment=exp,
@@ -246,11 +266,9 @@ def logged_model_tags(request, params, model_id):
     return ok()
 
 
-@api_view("POST", write=False)  # a search: POST carries the query
+@api_view("POST", write=False)  # a search: auditors and read-only tokens may call it
 def logged_model_search(request, params):
-    qs = LoggedModel.objects.select_related("source_run")
-    if not access.is_registry_admin(request.user):
-        qs = qs.filter(created_by=request.user)
+    qs = LoggedModel.objects.restrict(request.user).select_related("source_run")
     ids = [e for e in params.getlist("experiment_ids") if str(e).isdigit()]
     if ids:
         qs = qs.filter(experiment_id__in=ids)
@@ -261,7 +279,11 @@ def logged_model_search(request, params):
         if key.strip() != "name" or value.strip()[:1] not in ("'", '"'):
             raise invalid(f"Unsupported logged model filter '{text}'.")
         qs = qs.filter(name=value.strip()[1:-1])
-    models = list(qs.order_by("-creation_time")[: int(params.get("max_results") or 100)])
+    try:
+        limit = int(params.get("max_results") or 100)
+    except (TypeError, ValueError) as exc:
+        raise invalid(f"Invalid max_results '{params.get('max_results')}'.") from exc
+    models = list(qs.order_by("-creation_time")[: max(1, min(limit, 1000))])
     return ok({"models": [wire.logged_model(m) for m in models]})
 
 
@@ -336,9 +358,7 @@ def artifact_list(request, params):
         entries = version.artifacts.values_list("path", "size")
         listed = _listing(entries, inner)
     else:
-        staged = StagedArtifact.objects.filter(path__startswith=path + "/")
-        if not access.is_registry_admin(request.user):
-            staged = staged.filter(created_by=request.user)
+        staged = StagedArtifact.objects.restrict(request.user).filter(path__startswith=path + "/")
         listed = [
             {"path": e["path"], **{k: v for k, v in e.items() if k != "path"}}
             for e in _listing(staged.values_list("path", "size"), path)
@@ -377,7 +397,7 @@ def artifact_file(request, params, path):
         artifact.model_version = version
         artifact_download_record(actor=request.user, artifact=artifact)
         return _file_response(artifact.storage_name, posixpath.basename(inner))
-    staged = StagedArtifact.objects.filter(path=path).first()
-    if staged is None or not (owns(request.user, staged.created_by_id)):
+    staged = StagedArtifact.objects.filter(path=path).restrict(request.user).first()
+    if staged is None:
         raise not_found(f"No artifact at {path}.")
     return _file_response(staged.storage_name, posixpath.basename(path))

@@ -17,7 +17,7 @@ import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from governance import access, audit
 from registry import storage
@@ -30,9 +30,9 @@ from registry.models import (
     RunMetric,
     StagedArtifact,
 )
+from registry.models.tracking import DEFAULT_EXPERIMENT_ID
 from registry.services.versions import UploadFile, VersionInput, version_create
 
-DEFAULT_EXPERIMENT_ID = 0
 MAX_PARAM_VALUE = 6000
 
 
@@ -45,24 +45,63 @@ def _require_writer(actor) -> None:
         raise PermissionDenied("Auditors are read-only.")
 
 
-def owns(actor, owner_id) -> bool:
-    return owner_id == actor.pk or access.is_registry_admin(actor)
+def _for_write(actor, obj, not_found: str, denied: str):
+    """`obj` read again and locked for a write by `actor`, through the same filter as every
+    read (access.OwnedQuerySet): missing, or not visible to the actor, raises DoesNotExist
+    (404, its existence is not leaked); visible but not theirs raises PermissionDenied."""
+    _require_writer(actor)
+    rows = type(obj).objects.filter(pk=obj.pk)
+    locked = rows.restrict(actor, "change").select_for_update().first()
+    if locked is None:
+        if rows.restrict(actor, "view").exists():
+            raise PermissionDenied(denied)
+        raise type(obj).DoesNotExist(not_found)
+    return locked
 
 
 def default_experiment() -> Experiment:
+    """MLflow's Default experiment for a read: the row, or an unsaved stand-in until the
+    first write into it creates it (default_experiment_ensure), so reads never write."""
     exp = Experiment.objects.filter(pk=DEFAULT_EXPERIMENT_ID).first()
-    if exp is None:
+    return exp if exp is not None else _default_experiment_unsaved()
+
+
+def _default_experiment_unsaved() -> Experiment:
+    return Experiment(
+        pk=DEFAULT_EXPERIMENT_ID,
+        name="Default",
+        artifact_location=f"mlflow-artifacts:/{DEFAULT_EXPERIMENT_ID}",
+    )
+
+
+def default_experiment_ensure(*, actor) -> Experiment:
+    """The Default experiment's row, created (and audited) by the first write into it."""
+    _require_writer(actor)
+    exp = Experiment.objects.filter(pk=DEFAULT_EXPERIMENT_ID).first()
+    if exp is not None:
+        return exp
+    exp = _default_experiment_unsaved()
+    exp.creation_time = exp.last_update_time = now_ms()
+    try:
         with transaction.atomic():
-            exp, _ = Experiment.objects.get_or_create(
-                pk=DEFAULT_EXPERIMENT_ID,
-                defaults={
-                    "name": "Default",
-                    "artifact_location": "mlflow-artifacts:/0",
-                    "creation_time": now_ms(),
-                    "last_update_time": now_ms(),
-                },
+            exp.save(force_insert=True)
+            audit.record(
+                actor=actor, action="experiment.create", target=exp, after={"name": exp.name}
             )
+    except IntegrityError:  # someone else's first write created it a moment ago
+        return Experiment.objects.get(pk=DEFAULT_EXPERIMENT_ID)
     return exp
+
+
+def _experiment_for_write(actor, experiment: Experiment) -> Experiment:
+    if experiment.pk == DEFAULT_EXPERIMENT_ID:
+        return default_experiment_ensure(actor=actor)
+    return _for_write(
+        actor,
+        experiment,
+        f"No Experiment with id={experiment.pk} exists",
+        "Only the person who created an experiment can add runs and models to it.",
+    )
 
 
 def experiment_create(*, actor, name: str, tags: dict | None = None) -> Experiment:
@@ -70,9 +109,9 @@ def experiment_create(*, actor, name: str, tags: dict | None = None) -> Experime
     name = (name or "").strip()
     if not name or len(name) > 500:
         raise ValidationError("An experiment needs a name of 1-500 characters.")
-    default_experiment()
     with transaction.atomic():
-        if Experiment.objects.filter(name=name).exists():
+        # "Default" is the Default experiment's, whether or not its row exists yet.
+        if name == "Default" or Experiment.objects.filter(name=name).exists():
             raise FileExistsError(f"Experiment(name={name}) already exists.")
         exp = Experiment.objects.create(
             name=name,
@@ -96,6 +135,7 @@ def run_create(
     name = name or tags.get("mlflow.runName") or f"run-{run_id[:8]}"
     tags["mlflow.runName"] = name
     with transaction.atomic():
+        experiment = _experiment_for_write(actor, experiment)
         run = Run.objects.create(
             run_id=run_id,
             experiment=experiment,
@@ -114,10 +154,12 @@ def run_create(
 
 
 def _locked_run(actor, run: Run) -> Run:
-    _require_writer(actor)
-    if not owns(actor, run.user_id):
-        raise PermissionDenied("Only the person who started a run can change it.")
-    return Run.objects.select_for_update().get(pk=run.pk)
+    return _for_write(
+        actor,
+        run,
+        f"Run with id={run.run_id} not found",
+        "Only the person who started a run can change it.",
+    )
 
 
 def run_update(*, actor, run: Run, status=None, end_time=None, name=None) -> Run:
@@ -208,9 +250,15 @@ def logged_model_create(
     model_type: str = "",
 ) -> LoggedModel:
     _require_writer(actor)
-    if source_run is not None and not owns(actor, source_run.user_id):
-        raise PermissionDenied("Only the person who started a run can log models to it.")
     with transaction.atomic():
+        experiment = _experiment_for_write(actor, experiment)
+        if source_run is not None:
+            source_run = _for_write(
+                actor,
+                source_run,
+                f"Run with id={source_run.run_id} not found",
+                "Only the person who started a run can log models to it.",
+            )
         lm = LoggedModel.objects.create(
             model_id=f"m-{uuid.uuid4().hex}",
             experiment=experiment,
@@ -237,11 +285,13 @@ def logged_model_create(
 
 
 def logged_model_update(*, actor, logged_model: LoggedModel, status=None, tags=None) -> LoggedModel:
-    _require_writer(actor)
-    if not owns(actor, logged_model.created_by_id):
-        raise PermissionDenied("Only the person who logged a model can change it.")
     with transaction.atomic():
-        lm = LoggedModel.objects.select_for_update().get(pk=logged_model.pk)
+        lm = _for_write(
+            actor,
+            logged_model,
+            f"Logged model with ID '{logged_model.model_id}' not found.",
+            "Only the person who logged a model can change it.",
+        )
         before = {"status": lm.status}
         if status:
             lm.status = status
@@ -262,21 +312,30 @@ def logged_model_update(*, actor, logged_model: LoggedModel, status=None, tags=N
 # --- The artifact proxy ------------------------------------------------------------------
 
 
-def staged_owner(path: str):
-    """(owner user id, the logged model or None) for a proxy path a client may write:
-    <experiment>/<run id>/artifacts/... or <experiment>/models/<model id>/artifacts/...
-    Raises PermissionDenied for anything else."""
+def staged_owner(actor, path: str) -> tuple[Run | None, LoggedModel | None]:
+    """(run, logged model), one of them None, for a proxy path a client may write:
+    <experiment>/<run id>/artifacts/... or <experiment>/models/<model id>/artifacts/...,
+    read again and locked for the actor's write (call inside a transaction): 404 if no
+    such run or logged model is visible to the actor, 403 if it is not theirs. Any other
+    path raises PermissionDenied."""
     parts = path.split("/")
     if len(parts) >= 5 and parts[1] == "models" and parts[3] == "artifacts":
+        found = f"Logged model with ID '{parts[2]}' not found."
         lm = LoggedModel.objects.filter(model_id=parts[2], experiment_id=_int(parts[0])).first()
-        if lm is not None:
-            return lm.created_by_id, lm
-    elif len(parts) >= 4 and parts[2] == "artifacts":
+        if lm is None:
+            raise LoggedModel.DoesNotExist(found)
+        denied = "You can only upload artifacts to your own runs and models."
+        return None, _for_write(actor, lm, found, denied)
+    if len(parts) >= 4 and parts[2] == "artifacts":
+        found = f"Run with id={parts[1]} not found"
         run = Run.objects.filter(run_id=parts[1], experiment_id=_int(parts[0])).first()
-        if run is not None:
-            return run.user_id, None
+        if run is None:
+            raise Run.DoesNotExist(found)
+        denied = "You can only upload artifacts to your own runs and models."
+        return _for_write(actor, run, found, denied), None
     raise PermissionDenied(
-        "Artifacts can only be uploaded under an existing run or logged model of yours."
+        "Artifacts can only be uploaded under <experiment>/<run id>/artifacts/ or "
+        "<experiment>/models/<model id>/artifacts/."
     )
 
 
@@ -293,9 +352,8 @@ def staged_artifact_store(*, actor, path: str, stream, content_type: str = "") -
     clean = storage.sanitize_path(path, keep_dirs=True)
     if clean != path.strip("/"):
         raise ValidationError(f"{path!r} is not a usable artifact path.")
-    owner_id, logged_model = staged_owner(clean)
-    if not owns(actor, owner_id):
-        raise PermissionDenied("You can only upload artifacts to your own runs and models.")
+    with transaction.atomic():  # checked before any byte is stored, and again below
+        _run, logged_model = staged_owner(actor, clean)
     if logged_model is not None and logged_model.status == "LOGGED_MODEL_READY":
         raise PermissionDenied(f"Logged model {logged_model.model_id} is finalized.")
     prefix = f"mlflow/{uuid.uuid4().hex}"
@@ -318,6 +376,9 @@ def staged_artifact_store(*, actor, path: str, stream, content_type: str = "") -
     old_names = []
     try:
         with transaction.atomic():
+            run, logged_model = staged_owner(actor, clean)
+            if logged_model is not None and logged_model.status == "LOGGED_MODEL_READY":
+                raise PermissionDenied(f"Logged model {logged_model.model_id} is finalized.")
             old = StagedArtifact.objects.select_for_update().filter(path=clean).first()
             if old is not None:
                 old_names.append(old.storage_name)
@@ -329,6 +390,8 @@ def staged_artifact_store(*, actor, path: str, stream, content_type: str = "") -
                 sha256=stored.sha256,
                 content_type=content_type[:200],
                 created_by=actor,
+                run=run,
+                logged_model=logged_model,
             )
             audit.record(
                 actor=actor,
@@ -393,16 +456,32 @@ def version_register(
 ) -> ModelVersion:
     """model-versions/create: a version whose files, params, metrics and lineage come from
     the run or logged model, written by version_create (hash, scan, card, audit), which
-    checks change permission before anything is stored; the staged files are only opened
-    here, and only the uploader's (or a registry admin's) are accepted."""
+    checks change permission before anything is stored. Only the creator of the run and of
+    the logged model may register from them (a version registered from a run is what lets
+    the model's viewers see the run), and only their own uploaded files are opened here."""
     if logged_model is not None and run is None:
         run = logged_model.source_run
+    with transaction.atomic():
+        if run is not None:
+            _for_write(
+                actor,
+                run,
+                f"Run with id={run.run_id} not found",
+                "Only the person who started a run can register a version from it.",
+            )
+        if logged_model is not None:
+            _for_write(
+                actor,
+                logged_model,
+                f"Logged model with ID '{logged_model.model_id}' not found.",
+                "Only the person who logged a model can register a version from it.",
+            )
     prefix = _source_prefix(actor, source=source, run=run, logged_model=logged_model)
     files: list[StagedArtifact] = []
     if prefix:
-        files = list(StagedArtifact.objects.filter(path__startswith=prefix + "/"))
-        foreign = [f for f in files if not owns(actor, f.created_by_id)]
-        if foreign:
+        under = StagedArtifact.objects.filter(path__startswith=prefix + "/")
+        files = list(under.restrict(actor, "view"))  # others' unseen files do not exist here
+        if any(f.created_by_id != actor.pk for f in files):
             raise PermissionDenied("Those artifacts were uploaded by someone else.")
     params = dict(run.params) if run else {}
     if logged_model is not None:
