@@ -142,6 +142,10 @@ def _req(w):
     return w.request.pk
 
 
+def _risk(w):
+    return w.risk_request.pk
+
+
 REDIRECT_ALL = {r: 302 for r in SIGNED_IN}
 OWN_TOKEN = roles(
     ADMIN_ONLY, no_grant=404, auditor=404, scientist=404, approver=404, manager=302, admin=302
@@ -225,6 +229,14 @@ ROUTES = [
     ui("governance:model-alias-delete", _m, method="post", data=_post({"alias": "challenger"}),
        expect=roles(MODEL_CHANGE, scientist=302, manager=302), writes=1),
     ui("governance:model-risk-class", _m, expect=MODEL_CHANGE),
+    # A risk-class change is decided by Compliance, or registry admins while no Compliance
+    # member can (the world has none); never by the requester (the manager).
+    ui("governance:risk-request-detail", _risk),
+    ui("governance:risk-request-decide", _risk, method="post", writes=1,
+       data=_post({"outcome": "approve", "reason": "Reviewed"}),
+       expect=roles(MODEL_APPROVE, approver=403, admin=302)),
+    ui("governance:risk-request-withdraw", _risk, method="post", data=_post({"reason": "No"}),
+       expect=WITHDRAW, writes=1),
     ui("governance:model-rollback", _m, expect=MODEL_APPROVE),
     ui("governance:model-access", _m, expect=MODEL_MANAGE),
     ui("governance:model-access", _m, method="post", writes=1,
@@ -260,7 +272,7 @@ def _logged(suffix=""):
 
 
 # The source run is the manager's, so others cannot register a version from it.
-VERSION_FROM_RUN = roles(API_CHANGE, scientist=404, approver=404)
+VERSION_FROM_RUN = roles(API_CHANGE, scientist=404, approver=404, admin=404)
 # A stage moves only through an approved request: the API opens one and answers 403.
 GOVERNED_STAGE = roles(API_CHANGE, scientist=403, manager=403)
 

@@ -13,9 +13,10 @@ from django.test import Client
 from governance import access
 from governance.models import PersonalToken, Report, TransitionRequest
 from governance.reports.scope import ReportScope
+from governance.services import model_risk_class_set
 from governance.services.compliance import compliance_document_upload
-from governance.services.lifecycle import model_risk_class_set
 from governance.services.reports import report_request
+from governance.services.risk import risk_class_request_open
 from governance.services.transitions import transition_request_open
 from governance.tokens import token_create
 from governance.webhooks import webhook_create
@@ -38,6 +39,7 @@ class World:
     model: object
     version: object
     request: object
+    risk_request: object
     job: object
     report: object
     document: object
@@ -82,6 +84,9 @@ def build_world(settings) -> World:
     request = transition_request_open(
         actor=manager, version=version, target_stage="Staging", justification="Ready for staging"
     )
+    risk_request = risk_class_request_open(
+        actor=manager, registered_model=model, risk_class="high", rationale="Scores people"
+    )
     tokens = {}
     for role, user in users.items():
         if user is None:
@@ -108,6 +113,7 @@ def build_world(settings) -> World:
         registered_model=model,
     )
     world = World(
+        risk_request=risk_request,
         users=users,
         tokens=tokens,
         model=model,
