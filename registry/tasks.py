@@ -78,3 +78,14 @@ def purge_storage_prefix(self, job_id: int) -> dict:
 def dispatch_pending_jobs() -> int:
     """Periodic (Celery beat): send jobs that could not reach the broker when queued."""
     return dispatch.dispatch_pending()
+
+
+@shared_task
+def sweep_uploads() -> dict:
+    """Periodic (Celery beat): remove crash leftovers of uploads (registry.services.sweep)."""
+    from governance.request_context import audit_context
+    from registry.services.sweep import storage_sweep
+
+    with audit_context(source="task"):
+        result = storage_sweep()
+    return {"removed": len(result.removed), "bytes": result.removed_bytes}
