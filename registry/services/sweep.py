@@ -27,11 +27,13 @@ from datetime import UTC, datetime, timedelta
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from governance import audit
+from registry.checks import MIN_SWEEP_GRACE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +225,8 @@ def storage_sweep(*, now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.ATTEST_SWEEP_GRACE_SECONDS)
     batch = max(1, settings.ATTEST_SWEEP_BATCH)
+    if settings.ATTEST_SWEEP_GRACE_SECONDS < MIN_SWEEP_GRACE_SECONDS:  # the check says so too
+        raise ImproperlyConfigured("ATTEST_SWEEP_GRACE_SECONDS is below one hour")
     result = SweepResult()
 
     _sweep_spool(cutoff, batch, result)

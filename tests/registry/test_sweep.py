@@ -227,3 +227,18 @@ def test_the_system_temp_dir_is_never_swept(db, settings, artifact_root, tmp_pat
     settings.FILE_UPLOAD_TEMP_DIR = None  # Django's default: the system's temporary directory
     storage_sweep(now=timezone.now() + timedelta(days=365))  # must not touch /tmp
     assert sweep_events().count() == 0
+
+
+def test_a_grace_shorter_than_an_hour_is_refused(db, settings, artifact_root):
+    """A grace of seconds would take uploads still streaming in; the check and the sweep
+    itself refuse it."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from registry.checks import check_sweep_grace
+
+    settings.ATTEST_SWEEP_GRACE_SECONDS = 60
+    assert [e.id for e in check_sweep_grace()] == ["registry.E020"]
+    with pytest.raises(ImproperlyConfigured):
+        storage_sweep()
+    settings.ATTEST_SWEEP_GRACE_SECONDS = 3600
+    assert check_sweep_grace() == []
