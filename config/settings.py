@@ -245,6 +245,9 @@ CONTENT_SECURITY_POLICY = {
 # a beat task on the production stack) removes spool files and stored objects that no row
 # references once they are older than the grace period, so a crash mid-upload leaves nothing.
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "tmp" / "uploads"))
+# Off while a database restored from a backup is brought up against the live storage: the
+# objects written after the backup have no rows there, and are not leftovers.
+ATTEST_SWEEP_ENABLED = env_bool("SWEEP_ENABLED", True)
 ATTEST_SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 24 * 3600)
 # Most objects looked at per sweep run (storage listings are paged); the rest wait for the next.
 ATTEST_SWEEP_BATCH = env_int("SWEEP_BATCH", 5000)

@@ -4,6 +4,7 @@ on a Job row. Queued with transaction.on_commit; run in process on the embedded 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from registry import dispatch, storage
 from registry.models import Artifact, Job
@@ -86,6 +87,8 @@ def sweep_uploads() -> dict:
     from governance.request_context import audit_context
     from registry.services.sweep import storage_sweep
 
+    if not settings.ATTEST_SWEEP_ENABLED:
+        return {"skipped": "SWEEP_ENABLED is off"}
     with audit_context(source="task"):
         result = storage_sweep()
     return {"removed": len(result.removed), "bytes": result.removed_bytes}

@@ -54,6 +54,7 @@ class SweepResult:
     kept_young: int = 0
     kept_referenced: int = 0
     complete: bool = True  # False: the batch ran out; the next run carries on
+    dry_run: bool = False  # only say what would go
 
     @property
     def removed_bytes(self) -> int:
@@ -168,7 +169,9 @@ def _unfinished_multipart(cutoff: datetime, limit: int):
 # --- Removing ----------------------------------------------------------------------------
 
 
-def _remove_stored(item: _Stored) -> bool:
+def _remove_stored(item: _Stored, result: SweepResult) -> bool:
+    if result.dry_run:
+        return True
     try:
         if item.upload_id:
             bucket = _bucket()
@@ -212,7 +215,8 @@ def _sweep_spool(cutoff: datetime, limit: int, result: SweepResult) -> None:
                 stat = entry.stat(follow_symlinks=False)
                 if datetime.fromtimestamp(stat.st_mtime, tz=UTC) >= cutoff:
                     continue
-                os.remove(entry.path)
+                if not result.dry_run:
+                    os.remove(entry.path)
             except OSError:
                 continue
             result.removed.append(
@@ -220,14 +224,15 @@ def _sweep_spool(cutoff: datetime, limit: int, result: SweepResult) -> None:
             )
 
 
-def storage_sweep(*, now: datetime | None = None) -> SweepResult:
-    """One sweep run (see the module docstring). Idempotent: a second run finds nothing."""
+def storage_sweep(*, now: datetime | None = None, dry_run: bool = False) -> SweepResult:
+    """One sweep run (see the module docstring). Idempotent: a second run finds nothing.
+    With dry_run, nothing is removed or recorded: the result lists what would go."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.ATTEST_SWEEP_GRACE_SECONDS)
     batch = max(1, settings.ATTEST_SWEEP_BATCH)
     if settings.ATTEST_SWEEP_GRACE_SECONDS < MIN_SWEEP_GRACE_SECONDS:  # the check says so too
         raise ImproperlyConfigured("ATTEST_SWEEP_GRACE_SECONDS is below one hour")
-    result = SweepResult()
+    result = SweepResult(dry_run=dry_run)
 
     _sweep_spool(cutoff, batch, result)
 
@@ -254,16 +259,18 @@ def storage_sweep(*, now: datetime | None = None) -> SweepResult:
     _remove_unreferenced(page, result)
     if result.examined >= batch:
         result.complete = False
-        cache.set(CURSOR_KEY, last, timeout=None)
+        if not dry_run:
+            cache.set(CURSOR_KEY, last, timeout=None)
     else:
-        cache.delete(CURSOR_KEY)
+        if not dry_run:
+            cache.delete(CURSOR_KEY)
         for upload in _unfinished_multipart(cutoff, batch):
-            if _remove_stored(upload):
+            if _remove_stored(upload, result):
                 result.removed.append(
                     {"name": upload.name, "bytes": 0, "kind": "unfinished-multipart"}
                 )
 
-    if result.removed:
+    if result.removed and not dry_run:
         with transaction.atomic():
             audit.record(
                 actor=ACTOR,
@@ -286,6 +293,7 @@ def _remove_unreferenced(items: list[_Stored], result: SweepResult) -> None:
     for item in items:
         if item.name in keep:
             result.kept_referenced += 1
-        elif _remove_stored(item):
+        elif _remove_stored(item, result):
             result.removed.append({"name": item.name, "bytes": item.size, "kind": "orphan"})
-            _prune_empty_parents(item.name)
+            if not result.dry_run:
+                _prune_empty_parents(item.name)

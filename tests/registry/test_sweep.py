@@ -242,3 +242,35 @@ def test_a_grace_shorter_than_an_hour_is_refused(db, settings, artifact_root):
         storage_sweep()
     settings.ATTEST_SWEEP_GRACE_SECONDS = 3600
     assert check_sweep_grace() == []
+
+
+def test_dry_run_lists_and_keeps_everything(db, settings, artifact_root, upload_tmp):
+    settings.ATTEST_SWEEP_GRACE_SECONDS = DAY
+    old = plant("artifacts/6/" + "5" * 32, "model.pkl", b"w" * 10)
+    age(artifact_root / old, 2 * DAY)
+    out = io.StringIO()
+    call_command("sweep_uploads", "--dry-run", stdout=out)
+    assert "Would remove 1 leftover(s)" in out.getvalue() and old in out.getvalue()
+    assert stored_files(artifact_root) == [old]
+    assert sweep_events().count() == 0
+
+
+def test_switched_off_the_beat_task_and_start_sweep_nothing(
+    db, settings, artifact_root, upload_tmp, monkeypatch
+):
+    """While a database restored from an older backup meets the live bucket, the objects
+    written since the backup have no rows: SWEEP_ENABLED=false keeps them."""
+    from registry.management.commands import start
+    from registry.tasks import sweep_uploads
+
+    settings.ATTEST_SWEEP_ENABLED = False
+    settings.ATTEST_SWEEP_GRACE_SECONDS = DAY
+    old = plant("artifacts/6/" + "4" * 32, "model.pkl", b"w")
+    age(artifact_root / old, 2 * DAY)
+    assert sweep_uploads.apply().get() == {"skipped": "SWEEP_ENABLED is off"}
+    called = []
+    monkeypatch.setattr(start, "call_command", lambda name, *a, **k: called.append(name))
+    monkeypatch.setattr(start, "demo_needed", lambda: False)
+    call_command("start", stdout=io.StringIO())
+    assert "sweep_uploads" not in called
+    assert stored_files(artifact_root) == [old]

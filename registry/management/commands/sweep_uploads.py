@@ -12,14 +12,22 @@ class Command(BaseCommand):
         "no row references, older than ATTEST_SWEEP_GRACE_SECONDS. Safe to run at any time."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="List what would be removed; remove and record nothing.",
+        )
+
+    def handle(self, *args, dry_run=False, **options):
         with audit_context(source="cli"):
-            result = storage_sweep()
+            result = storage_sweep(dry_run=dry_run)
         if options["verbosity"] == 0 and not result.removed:
             return
         hours = settings.ATTEST_SWEEP_GRACE_SECONDS / 3600
         self.stdout.write(
-            f"Removed {len(result.removed)} leftover(s), {human_size(result.removed_bytes)}; "
+            ("Would remove" if dry_run else "Removed")
+            + f" {len(result.removed)} leftover(s), {human_size(result.removed_bytes)}; "
             f"kept {result.kept_referenced} referenced and {result.kept_young} younger than "
             f"{hours:g} h." + ("" if result.complete else " More to look at: run it again.")
         )
