@@ -4,6 +4,7 @@ The embedded default (no variables set except DEBUG=true) is SQLite under var/, 
 under var/, and background work in process. README.md lists every variable.
 """
 
+import contextlib
 from pathlib import Path
 
 import dj_database_url
@@ -245,6 +246,8 @@ CONTENT_SECURITY_POLICY = {
 # a beat task on the production stack) removes spool files and stored objects that no row
 # references once they are older than the grace period, so a crash mid-upload leaves nothing.
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "tmp" / "uploads"))
+with contextlib.suppress(OSError):  # if it cannot be made, Django's check files.E001 says so
+    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 # Off while a database restored from a backup is brought up against the live storage: the
 # objects written after the backup have no rows there, and are not leftovers.
 ATTEST_SWEEP_ENABLED = env_bool("SWEEP_ENABLED", True)
