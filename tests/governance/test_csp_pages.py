@@ -115,6 +115,8 @@ def journey(settings, scientist, approver, auditor, registry_admin, model, ready
         reverse("governance:report-list"),
         reverse("token-list"),
         reverse("password_change"),
+        reverse("password_change_done"),
+        reverse("governance:queue-count"),
     ]
     approver_pages = [
         reverse("governance:queue"),
@@ -133,7 +135,14 @@ def journey(settings, scientist, approver, auditor, registry_admin, model, ready
         reverse("token-list-all"),
         reverse("admin:index"),
         reverse("admin:registry_registeredmodel_changelist"),
+        reverse("admin:registry_registeredmodel_change", args=[model.pk]),
         reverse("admin:governance_auditevent_changelist"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:auth_user_add"),
+        reverse("admin:auth_user_change", args=[scientist.pk]),
+        reverse("admin:auth_group_change", args=[scientist.groups.first().pk]),
+        reverse("admin:governance_approvalpolicy_add"),
+        reverse("admin:governance_protectedalias_add"),
     ]
     return [
         (None, [reverse("login")]),
@@ -229,7 +238,7 @@ def test_inline_report_is_sandboxed_and_allows_only_its_style_block(
 
 
 def test_pages_rendered_after_a_post_have_no_inline_code(
-    settings, scientist, registry_admin, model
+    settings, scientist, registry_admin, model, version
 ):
     """The one-time secret pages and forms shown again with errors: what a POST renders."""
     settings.ATTEST_WEBHOOK_ALLOW_PRIVATE = True
@@ -248,12 +257,18 @@ def test_pages_rendered_after_a_post_have_no_inline_code(
         ),
         (scientist, reverse("registry:model-create"), {"name": ""}, 400),
         (scientist, reverse("token-list"), {"name": ""}, 400),
+        (
+            scientist,
+            reverse("registry:card-preview", args=[model.name, version.version]),
+            {"_preview": "intended_use", "intended_use": "**Bold** <b style='x'>b</b>"},
+            200,
+        ),
     ]
     for user, url, data, status in posts:
         response = client_for(user).post(url, data)
         assert response.status_code == status, (url, response.status_code)
         html = response.content.decode()
-        if status == 200:
+        if status == 200 and "preview" not in url:
             assert "data-select-on-focus" in html  # the secret is shown, selected on focus
         assert_strict(response, url)
         assert_no_inline_code(html, url)
