@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from governance import audit
@@ -73,22 +73,25 @@ def referenced_names(names) -> set[str]:
     """Those of `names` that some row names as its stored file."""
     names = list(names)
     found: set[str] = set()
-    for model in _storage_models():
+    for model, column in _storage_columns():
         for start in range(0, len(names), CHECK_CHUNK):
             chunk = names[start : start + CHECK_CHUNK]
             found.update(
-                model._base_manager.filter(storage_name__in=chunk).values_list(
-                    "storage_name", flat=True
+                model._base_manager.filter(**{f"{column}__in": chunk}).values_list(
+                    column, flat=True
                 )
             )
     return found
 
 
-def _storage_models():
+def _storage_columns():
+    """(model, field name) of every column that names a stored file: the `storage_name`
+    fields Attest uses, and any FileField a future model adds."""
     return [
-        m
-        for m in apps.get_models()
-        if any(f.name == "storage_name" for f in m._meta.concrete_fields)
+        (model, f.name)
+        for model in apps.get_models()
+        for f in model._meta.concrete_fields
+        if f.name == "storage_name" or isinstance(f, models.FileField)
     ]
 
 
