@@ -4,6 +4,7 @@ The embedded default (no variables set except DEBUG=true) is SQLite under var/, 
 under var/, and background work in process. README.md lists every variable.
 """
 
+import contextlib
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "guardian",
     "django_htmx",
+    "csp",
     "django_celery_results",
     "governance",
     "registry",
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "governance.request_context.RequestActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -222,6 +225,36 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Content-Security-Policy and crash leftovers (docs/deploy.md) -------------------------
+# Every page: scripts and styles only from our own static files, never inline, never eval.
+# Self-contained documents served to browsers (report HTML, printable model card) carry a
+# hash of their one <style> block instead (registry/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Uploads spool here while the request streams in; the sweep (manage.py sweep_uploads, and
+# a beat task on the production stack) removes spool files and stored objects that no row
+# references once they are older than the grace period, so a crash mid-upload leaves nothing.
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "tmp" / "uploads"))
+with contextlib.suppress(OSError):  # if it cannot be made, Django's check files.E001 says so
+    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Off while a database restored from a backup is brought up against the live storage: the
+# objects written after the backup have no rows there, and are not leftovers.
+ATTEST_SWEEP_ENABLED = env_bool("SWEEP_ENABLED", True)
+ATTEST_SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 24 * 3600)
+# Most objects looked at per sweep run (storage listings are paged); the rest wait for the next.
+ATTEST_SWEEP_BATCH = env_int("SWEEP_BATCH", 5000)
+CELERY_BEAT_SCHEDULE["sweep-uploads"] = {"task": "registry.tasks.sweep_uploads", "schedule": 3600.0}
 
 # --- Attest --------------------------------------------------------------------------
 ATTEST_PAGE_SIZE = env_int("ATTEST_PAGE_SIZE", 25)

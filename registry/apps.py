@@ -15,4 +15,6 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self):
+        from registry import checks  # noqa: F401  (system checks)
+
         post_migrate.connect(_ensure_search_index, sender=self)

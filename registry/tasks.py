@@ -4,6 +4,7 @@ on a Job row. Queued with transaction.on_commit; run in process on the embedded 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from registry import dispatch, storage
 from registry.models import Artifact, Job
@@ -78,3 +79,16 @@ def purge_storage_prefix(self, job_id: int) -> dict:
 def dispatch_pending_jobs() -> int:
     """Periodic (Celery beat): send jobs that could not reach the broker when queued."""
     return dispatch.dispatch_pending()
+
+
+@shared_task
+def sweep_uploads() -> dict:
+    """Periodic (Celery beat): remove crash leftovers of uploads (registry.services.sweep)."""
+    from governance.request_context import audit_context
+    from registry.services.sweep import storage_sweep
+
+    if not settings.ATTEST_SWEEP_ENABLED:
+        return {"skipped": "SWEEP_ENABLED is off"}
+    with audit_context(source="task"):
+        result = storage_sweep()
+    return {"removed": len(result.removed), "bytes": result.removed_bytes}

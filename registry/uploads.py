@@ -8,6 +8,8 @@ It also notes an upload that ended early (the client went away, a proxy cut the 
 what arrived is then not what was sent, and nothing of it may be kept.
 """
 
+import os
+
 from django.conf import settings
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.http import UnreadablePostError
@@ -21,6 +23,8 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
     def new_file(self, field_name, file_name, *args, **kwargs):
         self._received = 0
         self._current_name = file_name
+        if settings.FILE_UPLOAD_TEMP_DIR:  # under var/, swept for crash leftovers
+            os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
         super().new_file(field_name, file_name, *args, **kwargs)
 
     def receive_data_chunk(self, raw_data, start):

@@ -13,11 +13,13 @@ from governance.reports import kinds
 from governance.reports.forms import ReportForm, available_kinds
 from governance.reports.selectors import report_get, reports_visible, sees_all_reports
 from governance.services.reports import report_download_record, report_request
+from registry.csp import sandboxed_document_policy
 from registry.views.common import paginate, render_htmx, stored_file_response
 
 # A stored HTML report is shown as a document, never as part of the application: no
-# scripts, nothing fetched, no forms, no access to Attest's origin.
-INLINE_HTML_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# scripts, nothing fetched, no forms, no access to Attest's origin; its one style block is
+# allowed by hash (registry/csp.py), never 'unsafe-inline'.
+REPORT_CSS = "governance/reports/document.css"
 
 
 def _list_context(request, form):
@@ -107,7 +109,7 @@ def report_download(request, pk):
         default_storage.open(report.storage_name, "rb"), content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = INLINE_HTML_CSP
+    response["Content-Security-Policy"] = sandboxed_document_policy(REPORT_CSS)
     response["Cache-Control"] = "private, no-store"
     response["X-Frame-Options"] = "DENY"
     return response

@@ -29,6 +29,7 @@ from registry.cards import (
     sections_diff,
     slice_table,
 )
+from registry.csp import document_policy
 from registry.markdown import render_markdown
 from registry.pdf import html_to_pdf
 from registry.services.cards import CardLocked, card_import, card_save
@@ -326,7 +327,10 @@ def _print_html(request, version, card, metrics, *, for_pdf=False) -> str:
 @require_GET
 def card_export_html(request, name, number):
     version, card, metrics = _version(request, name, number)
-    return HttpResponse(_print_html(request, version, card, metrics))
+    response = HttpResponse(_print_html(request, version, card, metrics))
+    # The print page carries its CSS inline (it is also the PDF's source): allowed by hash.
+    response["Content-Security-Policy"] = document_policy("registry/card_print.css")
+    return response
 
 
 @require_GET

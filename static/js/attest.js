@@ -133,7 +133,16 @@
     if (button) { e.preventDefault(); addFormsetRow(button.dataset.addRow); }
   });
 
+  /* A secret shown once (a new token, a webhook secret) is selected when focused, ready to
+     copy. (No inline handlers: the Content-Security-Policy allows none.) */
+  document.addEventListener("focusin", function (e) {
+    if (e.target.matches && e.target.matches("[data-select-on-focus]")) e.target.select();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    // autofocus may have focused it before this script ran
+    var focused = document.activeElement;
+    if (focused && focused.matches && focused.matches("[data-select-on-focus]")) focused.select();
     document.querySelectorAll("[data-dropzone]").forEach(setUpDropzone);
     document.querySelectorAll("[data-upload-form]").forEach(setUpUpload);
   });

@@ -15,6 +15,12 @@ class Command(BaseCommand):
     def handle(self, *args, addrport, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        # Leftovers of uploads a crash or kill cut short (there is no beat on this stack).
+        if settings.ATTEST_SWEEP_ENABLED:
+            try:
+                call_command("sweep_uploads", verbosity=0, stdout=self.stdout)
+            except Exception as exc:  # noqa: BLE001 - never keep the server from starting
+                self.stderr.write(f"The upload sweep failed ({exc}); it runs at the next start.")
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
         passwords = None
