@@ -22,8 +22,10 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from governance import (  # noqa: F401  (gates, auth and celery hooks, webhooks, checks)
             card_gate,
+            log_tasks,
             report_tasks,
             signals,
+            transparency,
             webhook_tasks,
             webhooks,
         )

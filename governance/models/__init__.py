@@ -1,5 +1,5 @@
 from governance.models.accounts import AccountExpiry
-from governance.models.audit import AuditChainHead, AuditEvent
+from governance.models.audit import AuditChainHead, AuditEvent, SignedTreeHead
 from governance.models.lifecycle import (
     ApprovalPolicy,
     Decision,
@@ -22,6 +22,7 @@ __all__ = [
     "ProtectedAlias",
     "Report",
     "RequestComment",
+    "SignedTreeHead",
     "TransitionRequest",
     "Webhook",
     "WebhookDelivery",
