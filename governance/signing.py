@@ -39,6 +39,12 @@ def key_id_of(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def fingerprint(public: Ed25519PublicKey) -> str:
+    """SHA-256 of the raw public key, in full: what a reviewer pins (verify.py --fingerprint)."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
 def public_pem(public: Ed25519PublicKey) -> str:
     return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -156,5 +162,13 @@ def published_keys(keys: list[PublicKey]) -> dict:
     return {
         "algorithm": "Ed25519",
         "key_id": "first 16 hex digits of SHA-256 of the raw 32-byte public key",
-        "keys": [{"key_id": k.key_id, "status": k.status, "public_key_pem": k.pem} for k in keys],
+        "keys": [
+            {
+                "key_id": k.key_id,
+                "status": k.status,
+                "fingerprint_sha256": fingerprint(k.key),
+                "public_key_pem": k.pem,
+            }
+            for k in keys
+        ],
     }

@@ -118,6 +118,35 @@ def inclusion_proof(event: AuditEvent, head: SignedTreeHead) -> dict:
     return {"leaf_index": index, "tree_size": head.tree_size, "path": [h.hex() for h in path]}
 
 
+def inclusion_proofs(event_ids, head: SignedTreeHead) -> dict[int, dict]:
+    """{event id: {"leaf_index", "path"}} for many events in the tree of `head`, from one
+    read of the log."""
+    wanted, ids, leaves = set(event_ids), {}, []
+    for event_id, event_hash in _event_hashes():
+        if len(leaves) == head.tree_size:
+            break
+        if event_id in wanted:
+            ids[event_id] = len(leaves)
+        leaves.append(leaf_of(event_hash))
+    missing = wanted - set(ids)
+    if missing:
+        raise ValueError(f"events {sorted(missing)[:5]} are not in the tree of {head}")
+    tree = merkle.ProofTree(leaves)
+    return {
+        event_id: {"leaf_index": index, "path": [h.hex() for h in tree.inclusion_proof(index)]}
+        for event_id, index in ids.items()
+    }
+
+
+def head_for_evidence() -> SignedTreeHead:
+    """A head over everything committed, signed with the current key, for a document that
+    must carry one (an evidence bundle, a report)."""
+    head = tree_head_sign() or latest_tree_head()
+    if head is None or head.key_id != signing.current_key_id():
+        head = tree_head_sign(force=True)
+    return head
+
+
 def consistency_proof(old: SignedTreeHead, new: SignedTreeHead) -> list[str]:
     if old.tree_size == 0 or old.tree_size == new.tree_size:
         return []

@@ -119,3 +119,11 @@ def _recursive_mth(leaves):
     while k * 2 < len(leaves):
         k *= 2
     return merkle.node_hash(_recursive_mth(leaves[:k]), _recursive_mth(leaves[k:]))
+
+
+def test_proof_tree_gives_the_same_paths():
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(37)]
+    for size in range(1, 38):
+        tree = merkle.ProofTree(leaves[:size])
+        for index in range(size):
+            assert tree.inclusion_proof(index) == merkle.inclusion_proof(index, leaves[:size])
