@@ -256,6 +256,7 @@ ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
 # The instance signing key (governance.signing): a PEM file, else one kept under var/keys.
 ATTEST_SIGNING_KEY_FILE = env_str("ATTEST_SIGNING_KEY_FILE", "")
 ATTEST_SIGNING_RETIRED_KEYS_DIR = env_str("ATTEST_SIGNING_RETIRED_KEYS_DIR", "")
+ATTEST_SIGNING_CERT_FILE = env_str("ATTEST_SIGNING_CERT_FILE", "")
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Reports: how long a generated file is kept. Technical documentation and evidence bundles
 # default to 10 years (EU AI Act Art. 18); audit reports, exports and inventories are logs,

@@ -29,7 +29,11 @@ class GovernanceConfig(AppConfig):
             webhook_tasks,
             webhooks,
         )
+        from governance.pdf_signing import sign_pdf
         from governance.reports import checks  # noqa: F401
+        from registry.pdf import register_signer
+
+        register_signer(sign_pdf)
 
         # After every migrate or test flush; registry's permissions must exist first,
         # so this listens for the registry app's signal (it comes after auth's).
