@@ -257,6 +257,10 @@ ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
 ATTEST_SIGNING_KEY_FILE = env_str("ATTEST_SIGNING_KEY_FILE", "")
 ATTEST_SIGNING_RETIRED_KEYS_DIR = env_str("ATTEST_SIGNING_RETIRED_KEYS_DIR", "")
 ATTEST_SIGNING_CERT_FILE = env_str("ATTEST_SIGNING_CERT_FILE", "")
+# An RFC 3161 time-stamping authority for tree heads and PDFs, and the CA that issued its
+# certificate (PEM), which verify_audit trusts (governance.timestamping).
+ATTEST_TSA_URL = env_str("ATTEST_TSA_URL", "")
+ATTEST_TSA_CA_FILE = env_str("ATTEST_TSA_CA_FILE", "")
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Reports: how long a generated file is kept. Technical documentation and evidence bundles
 # default to 10 years (EU AI Act Art. 18); audit reports, exports and inventories are logs,

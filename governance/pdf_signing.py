@@ -24,7 +24,7 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from governance import signing
+from governance import signing, timestamping
 
 FIELD = "AttestSignature"
 VALIDITY_DAYS = 3653
@@ -118,5 +118,7 @@ def sign_pdf(pdf: bytes) -> bytes:
         name=f"Attest instance key {signing.current_key_id()}",
     )
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=_signer()).sign_pdf(writer, output=out)
+    # With a time-stamping authority configured, the signature carries its time-stamp.
+    stamper = timestamping.configured_timestamper()
+    signers.PdfSigner(meta, signer=_signer(), timestamper=stamper).sign_pdf(writer, output=out)
     return out.getvalue()

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from governance import merkle, signing
+from governance import merkle, signing, timestamping
 from governance.models import AuditChainHead, AuditEvent, SignedTreeHead
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def tree_head_sign(*, force: bool = False) -> SignedTreeHead | None:
     ).statement()
     key_id, signature = signing.sign(statement)
     return SignedTreeHead.objects.create(
+        timestamp_token=_timestamp(statement),
         tree_size=builder.size,
         root_hash=root,
         signed_at=signed_at,
@@ -91,6 +92,16 @@ def tree_head_sign(*, force: bool = False) -> SignedTreeHead | None:
         last_event_id=last_id or None,
         frontier=[[s, h.hex()] for s, h in builder.frontier()],
     )
+
+
+def _timestamp(statement: bytes) -> str:
+    """A TSA's token over the head, when one is configured; a head is still signed (and
+    verify_audit says it is not time-stamped) if the TSA cannot be reached."""
+    try:
+        return timestamping.timestamp(statement) or ""
+    except timestamping.TimestampError as exc:
+        logger.warning("Tree head not time-stamped: %s", exc)
+        return ""
 
 
 # --- Proofs -------------------------------------------------------------------------------
@@ -160,6 +171,7 @@ def consistency_proof(old: SignedTreeHead, new: SignedTreeHead) -> list[str]:
 class LogReport:
     events: int = 0
     heads: int = 0
+    timestamped: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -182,6 +194,8 @@ def verify_log() -> LogReport:
                 f"{_describe(head)}: its signature does not verify under key {head.key_id} "
                 "(a forged or altered head, or a key missing from the retired keys)"
             )
+        if head.timestamp_token:
+            _check_timestamp(head, report)
         if previous is not None and (
             head.tree_size < previous.tree_size or head.signed_at < previous.signed_at
         ):
@@ -205,6 +219,23 @@ def verify_log() -> LogReport:
                 )
     report.problems += _chain_head_problems(builder.size)
     return report
+
+
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+def _check_timestamp(head: SignedTreeHead, report: LogReport) -> None:
+    try:
+        stamped_at = timestamping.check(head.statement(), head.timestamp_token)
+    except (timestamping.TimestampError, OSError) as exc:
+        report.problems.append(f"{_describe(head)}: its RFC 3161 time-stamp fails: {exc}")
+        return
+    report.timestamped += 1
+    if abs((stamped_at - head.signed_at).total_seconds()) > MAX_CLOCK_SKEW_SECONDS:
+        report.problems.append(
+            f"{_describe(head)}: the time-stamping authority dates it "
+            f"{stamped_at:%Y-%m-%d %H:%M:%S}, far from the time Attest signed"
+        )
 
 
 def _check_heads_at(builder, by_size, report) -> None:

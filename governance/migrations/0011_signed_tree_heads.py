@@ -58,6 +58,7 @@ class Migration(migrations.Migration):
                 ("signature", models.CharField(max_length=128)),
                 ("last_event_id", models.BigIntegerField(null=True)),
                 ("frontier", models.JSONField(default=list)),
+                ("timestamp_token", models.TextField(blank=True, default="")),
             ],
             options={"ordering": ["id"]},
         ),

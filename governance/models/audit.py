@@ -109,6 +109,9 @@ class SignedTreeHead(models.Model):
     # value only makes the next head's root wrong, which verify_audit reports.
     last_event_id = models.BigIntegerField(null=True)
     frontier = models.JSONField(default=list)  # [[subtree size, root hex], ...]
+    # An RFC 3161 time-stamp token (base64 DER) over SHA-256 of statement(), when a
+    # time-stamping authority is configured (governance.timestamping).
+    timestamp_token = models.TextField(blank=True, default="")
 
     objects = TreeHeadQuerySet.as_manager()
 

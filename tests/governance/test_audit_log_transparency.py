@@ -226,3 +226,77 @@ def test_the_signing_keys_url_needs_no_sign_in(client):
     assert body["algorithm"] == "Ed25519"
     assert body["keys"][0]["key_id"] == signing.current_key_id()
     assert body["keys"][0]["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
+# --- RFC 3161 time-stamps from a real TSA on loopback -------------------------------------
+
+
+@pytest.fixture
+def tsa(settings, tmp_path):
+    from tests.tsa import running_tsa
+
+    with running_tsa(tmp_path) as (url, ca_file):
+        settings.ATTEST_TSA_URL = url
+        settings.ATTEST_TSA_CA_FILE = str(ca_file)
+        yield url
+
+
+def test_heads_are_time_stamped_by_the_tsa_and_verified(version, tsa, capsys):
+    from governance import timestamping
+
+    head = transparency.tree_head_sign()
+    assert head.timestamp_token
+    stamped_at = timestamping.check(head.statement(), head.timestamp_token)
+    assert abs((stamped_at - head.signed_at).total_seconds()) < 60
+    call_command("verify_audit")
+    assert "(1 time-stamped by the TSA)" in capsys.readouterr().out
+
+
+def test_a_token_for_another_head_is_caught(version, tsa):
+    from governance import timestamping
+
+    transparency.tree_head_sign()
+    other = timestamping.timestamp(b"attest audit log v1\nsize 0\n")
+    make_version(version.created_by, version.registered_model)
+    head = transparency.tree_head_sign()
+    # An insider swaps in a token over something else (the column is not signed).
+    _sql(
+        "UPDATE governance_signedtreehead SET timestamp_token = %s WHERE id = %s",
+        [other, head.pk],
+    )
+    _verify_fails(f"#{head.pk}.*time-stamp fails: the time-stamp is over something else")
+
+
+def test_a_tsa_that_is_down_leaves_the_head_signed_but_not_stamped(version, settings, caplog):
+    settings.ATTEST_TSA_URL = "http://127.0.0.1:9/tsa"  # nothing listens on the discard port
+    head = transparency.tree_head_sign()
+    assert head.timestamp_token == "" and head.signature
+    assert "not time-stamped" in caplog.text
+    call_command("verify_audit")
+
+
+def test_a_signed_pdf_carries_the_tsa_time_stamp(tsa):
+    import io
+    from pathlib import Path
+
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+    from django.conf import settings
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from governance import pdf_signing
+    from registry.pdf import html_to_pdf
+
+    pdf = html_to_pdf("<p>Stamped</p>")
+    roots = [
+        asn1_x509.Certificate.load(asn1_pem.unarmor(pdf_signing.certificate_pem())[2]),
+        asn1_x509.Certificate.load(
+            asn1_pem.unarmor(Path(settings.ATTEST_TSA_CA_FILE).read_bytes())[2]
+        ),
+    ]
+    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
+    assert status.bottom_line
+    assert status.timestamp_validity is not None and status.timestamp_validity.valid

@@ -28,8 +28,9 @@ class Command(BaseCommand):
             raise CommandError("\n".join(problems))
         latest = transparency.latest_tree_head()
         signed = (
-            f"{log.heads} signed tree heads verified; the latest covers {latest.tree_size} "
-            f"events (root {latest.root_hash[:16]}…, key {latest.key_id})"
+            f"{log.heads} signed tree heads verified ({log.timestamped} time-stamped by the "
+            f"TSA); the latest covers {latest.tree_size} events (root "
+            f"{latest.root_hash[:16]}…, key {latest.key_id})"
             if latest
             else "no signed tree head yet (manage.py sign_tree_head signs one)"
         )
