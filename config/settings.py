@@ -196,6 +196,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-jobs": {"task": "registry.tasks.dispatch_pending_jobs", "schedule": 60.0},
     "retry-due-webhooks": {"task": "governance.webhook_tasks.retry_due_webhooks", "schedule": 30.0},
     "expire-reports": {"task": "governance.report_tasks.expire_reports", "schedule": 3600.0},
+    "sign-audit-tree-head": {"task": "governance.log_tasks.sign_tree_head", "schedule": 60.0},
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3}
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -285,6 +286,14 @@ ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
 # not listed are lower-is-better if they look like a loss, error or latency, else higher.
 ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
 # Webhook endpoints in private, loopback or link-local ranges are refused unless allowed.
+# The instance signing key (governance.signing): a PEM file, else one kept under var/keys.
+ATTEST_SIGNING_KEY_FILE = env_str("ATTEST_SIGNING_KEY_FILE", "")
+ATTEST_SIGNING_RETIRED_KEYS_DIR = env_str("ATTEST_SIGNING_RETIRED_KEYS_DIR", "")
+ATTEST_SIGNING_CERT_FILE = env_str("ATTEST_SIGNING_CERT_FILE", "")
+# An RFC 3161 time-stamping authority for tree heads and PDFs, and the CA that issued its
+# certificate (PEM), which verify_audit trusts (governance.timestamping).
+ATTEST_TSA_URL = env_str("ATTEST_TSA_URL", "")
+ATTEST_TSA_CA_FILE = env_str("ATTEST_TSA_CA_FILE", "")
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Reports: how long a generated file is kept. Technical documentation and evidence bundles
 # default to 10 years (EU AI Act Art. 18); audit reports, exports and inventories are logs,

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from config.health import healthz
 from governance.admin_site import registry_admin_site
+from governance.views import keys as key_views
 from governance.views import tokens as token_views
 from governance.views import webhooks as webhook_views
 from governance.views.accounts import AuditedPasswordChangeView
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("registry.api.urls")),
     path("admin/", registry_admin_site.urls),
     path("healthz", healthz, name="healthz"),
+    path(".well-known/attest-signing-keys.json", key_views.signing_keys, name="signing-keys"),
     path("", include("registry.urls")),
     path("", include("governance.urls")),
 ]

@@ -22,12 +22,18 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from governance import (  # noqa: F401  (gates, auth and celery hooks, webhooks, checks)
             card_gate,
+            log_tasks,
             report_tasks,
             signals,
+            transparency,
             webhook_tasks,
             webhooks,
         )
+        from governance.pdf_signing import sign_pdf
         from governance.reports import checks  # noqa: F401
+        from registry.pdf import register_signer
+
+        register_signer(sign_pdf)
 
         # After every migrate or test flush; registry's permissions must exist first,
         # so this listens for the registry app's signal (it comes after auth's).

@@ -20,7 +20,18 @@ def _no_fetching():
     return NoFetching(allowed_protocols=())
 
 
+# Set at start-up by governance (governance.pdf_signing.sign_pdf): every PDF Attest makes
+# leaves here signed, and registry imports nothing from governance to do it.
+_signer = None
+
+
+def register_signer(sign) -> None:
+    global _signer
+    _signer = sign
+
+
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML  # imported here: it loads Pango on first use
 
-    return HTML(string=html, url_fetcher=_no_fetching(), base_url=None).write_pdf()
+    pdf = HTML(string=html, url_fetcher=_no_fetching(), base_url=None).write_pdf()
+    return _signer(pdf) if _signer is not None else pdf

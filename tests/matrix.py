@@ -255,6 +255,7 @@ ROUTES = [
     ui("governance:report-download", lambda w: w.report.pk,
        expect=roles(REPORT, auditor=302, manager=302, admin=302)),
     ui("healthz", expect={r: 200 for r in SIGNED_IN}),
+    ui("signing-keys", expect={r: 200 for r in SIGNED_IN}),
 ]
 # fmt: on
 

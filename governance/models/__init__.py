@@ -1,5 +1,5 @@
 from governance.models.accounts import AccountExpiry
-from governance.models.audit import AuditChainHead, AuditEvent
+from governance.models.audit import AuditChainHead, AuditEvent, SignedTreeHead
 from governance.models.lifecycle import (
     ApprovalPolicy,
     Decision,
@@ -26,6 +26,7 @@ __all__ = [
     "RequestComment",
     "RiskClassChangeRequest",
     "RiskClassDecision",
+    "SignedTreeHead",
     "TransitionRequest",
     "Webhook",
     "WebhookDelivery",

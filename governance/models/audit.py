@@ -84,3 +84,74 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return f"audit chain head at event {self.last_event_id}"
+
+
+class TreeHeadQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Signed tree heads cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Signed tree heads cannot be deleted.")
+
+
+class SignedTreeHead(models.Model):
+    """A signed statement: "the audit log's first `tree_size` events have this Merkle root
+    (RFC 6962), as of `signed_at`", made with the instance key `key_id`. Append-only.
+
+    `statement()` is the exact text signed; the offline verifier rebuilds it the same way."""
+
+    tree_size = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+    # Not signed: where the next head starts, so signing reads only the new events. A wrong
+    # value only makes the next head's root wrong, which verify_audit reports.
+    last_event_id = models.BigIntegerField(null=True)
+    frontier = models.JSONField(default=list)  # [[subtree size, root hex], ...]
+    # An RFC 3161 time-stamp token (base64 DER) over SHA-256 of statement(), when a
+    # time-stamping authority is configured (governance.timestamping).
+    timestamp_token = models.TextField(blank=True, default="")
+
+    objects = TreeHeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"tree head #{self.pk}: {self.tree_size} events, root {self.root_hash[:12]}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Signed tree heads cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Signed tree heads cannot be deleted.")
+
+    def statement(self) -> bytes:
+        return tree_head_statement(self.tree_size, self.root_hash, self.signed_at, self.key_id)
+
+    def as_json(self) -> dict:
+        return {
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "signed_at": _utc_text(self.signed_at),
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }
+
+
+def _utc_text(moment) -> str:
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tree_head_statement(tree_size: int, root_hash: str, signed_at, key_id: str) -> bytes:
+    """The text a tree head's signature covers (governance/reports/verify.py builds the
+    same): five lines, UTF-8, each ending in a newline."""
+    when = signed_at if isinstance(signed_at, str) else _utc_text(signed_at)
+    return (
+        f"attest audit log v1\nsize {tree_size}\nroot {root_hash}\ntime {when}\nkey {key_id}\n"
+    ).encode()

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import Length
 
-from governance import audit, audit_log
+from governance import audit, audit_log, transparency
 from governance.models import Decision, TransitionRequest
 from governance.reports.document import Document
 from governance.reports.inventory import (
@@ -674,14 +674,29 @@ class _Builder:
             fact = f"FAILED after {checked:,} events" + (
                 f" at event {first_bad}: {why}" if first_bad else f": {why}"
             )
+        head, log = transparency.head_for_evidence(), transparency.verify_log()
+        log_result = (
+            f"verified: {log.heads:,} signed tree heads, each head's signature and root match "
+            "the events now in the log"
+            if not log.problems
+            else "FAILED: " + "; ".join(log.problems)
+        )
         item.fields(
             [
                 ("Verified at", self.now),
                 ("Events checked", checked),
                 ("Result", result),
                 ("First bad event", first_bad or "none"),
+                ("Signed tree head covered", f"#{head.pk}: {head.tree_size:,} events"),
+                ("Root hash", head.root_hash),
+                ("Signed with key", head.key_id),
+                ("Signed log verification", log_result),
             ]
         )
+        if log.problems:
+            fact += f"; signed log FAILED ({len(log.problems)} problems)"
+        else:
+            fact += f"; signed tree head #{head.pk} ({head.tree_size:,} events) verified"
         self.fact_row(
             "audit_chain",
             self.now,
@@ -689,7 +704,7 @@ class _Builder:
             None,
             "audit.verify",
             self.user.get_username(),
-            "verified" if not why else "failed",
+            "verified" if not why and not log.problems else "failed",
             f"{checked} events checked" + (f"; first bad event {first_bad}: {why}" if why else ""),
         )
         return fact

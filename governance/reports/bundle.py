@@ -4,11 +4,19 @@
     technical-documentation.json   the same document with its content digest
     model-card/README.md           the model card in Hugging Face format
     audit-events.jsonl             the version's audit events (exports.export_row, id order)
+    audit-proofs.jsonl             each event's inclusion proof in the signed tree head
     approvals.json                 transition requests, their decisions and gates
     artifacts.json                 every artifact: path, size, SHA-256, scan status
     declaration-of-conformity.pdf  the uploaded declaration, when there is one
-    manifest.json                  who made the bundle, when, and every file above hashed
+    signing-key.pem                the instance's public key (trust it by its fingerprint)
+    manifest.json                  who made the bundle, when, every file above hashed, and
+                                   the signed tree head of the audit log the events are in
+    manifest.sig                   the Ed25519 signature of manifest.json, detached
     SHA256SUMS                     `sha256sum -c` input for every file, manifest included
+
+A forger who can recompute every hash still cannot re-sign the manifest or the tree head
+without the instance's private key, and verify.py checks both against a key the reviewer
+trusts (given on its command line, or pinned by fingerprint).
 
 Everything is read as the requester: the version was resolved under their view
 permission, requests through `restrict()`, the declaration through the compliance
@@ -25,8 +33,8 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from governance import audit_log, exports, selectors
-from governance.models import AuditEvent, ComplianceDocument, Decision, TransitionRequest
+from governance import audit_log, exports, selectors, signing, transparency
+from governance.models import ComplianceDocument, Decision, TransitionRequest
 from governance.reports import techdoc
 from governance.reports.audit_report import gates_required
 from governance.reports.render import render
@@ -35,6 +43,9 @@ from registry.cards import card_of, hf_readme
 FORMAT = "attest-evidence-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+PROOFS = "audit-proofs.jsonl"
+PUBLIC_KEY = "signing-key.pem"
 SUMS = "SHA256SUMS"
 DECLARATION = ComplianceDocument.Kind.DECLARATION_OF_CONFORMITY
 # Model events that moved this version out of Production while acting on another version.
@@ -188,7 +199,8 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
         raise ValueError(f"an evidence bundle is a ZIP, not {fmt!r}")
     version = scope.version
     model = version.registered_model
-    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    head = transparency.head_for_evidence()
+    last_id = head.last_event_id or 0
 
     doc = techdoc.build(
         user=user, scope=scope, progress=lambda p, m: progress(p * 30 // 100, m), now=now
@@ -207,11 +219,20 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
     bundle.add("model-card/README.md", hf_readme(version, card_of(version)).encode())
     progress(60, "Writing the audit events")
     count = 0
-    batches = exports.iter_batches(version_events(version, last_id=last_id))
+    events = version_events(version, last_id=last_id)
+    batches = exports.iter_batches(events)
     with bundle.member("audit-events.jsonl") as member:
         for chunk in exports.jsonl_chunks(batches):
             member.write(chunk)
             count += chunk.count(b"\n")
+    proofs = transparency.inclusion_proofs(events.values_list("id", flat=True), head)
+    bundle.add(
+        PROOFS,
+        "".join(
+            json.dumps({"id": event_id, **proof}, sort_keys=True) + "\n"
+            for event_id, proof in sorted(proofs.items())
+        ).encode(),
+    )
     progress(80, f"{count:,} audit events written; approvals and artifacts")
     bundle.add("approvals.json", _json_bytes(approvals(user, version)))
     bundle.add("artifacts.json", _json_bytes(artifacts(version)))
@@ -235,7 +256,9 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
             "recorded_sha256": declaration.sha256,
         }
 
-    progress(95, "Writing the manifest and checksums")
+    progress(95, "Signing the manifest; writing the checksums")
+    key = signing.public_keys()[0]
+    bundle.add(PUBLIC_KEY, key.pem.encode())
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -249,10 +272,26 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
         },
         "technical_documentation_digest": digest,
         "audit_events": count,
+        "audit_log": {
+            "tree_head": head.as_json(),
+            "leaf_hash": "SHA-256(0x00 || the event's 32-byte hash), RFC 6962",
+            "proofs": PROOFS,
+        },
+        "signing_key": {
+            "key_id": key.key_id,
+            "fingerprint_sha256": signing.fingerprint(key.key),
+            "file": PUBLIC_KEY,
+        },
         "declaration_of_conformity": declared,
         "files": list(bundle.files),
     }
-    bundle.add(MANIFEST, _json_bytes(manifest))
+    manifest_bytes = _json_bytes(manifest)
+    bundle.add(MANIFEST, manifest_bytes)
+    key_id, signature = signing.sign(manifest_bytes)
+    bundle.add(
+        SIGNATURE,
+        _json_bytes({"algorithm": "Ed25519", "key_id": key_id, "signature": signature}),
+    )
     bundle.add(SUMS, "".join(f"{f['sha256']}  {f['path']}\n" for f in bundle.files).encode())
     bundle.close()
     progress(100, f"Evidence bundle ready: {len(bundle.files)} files")

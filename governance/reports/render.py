@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
+from governance import transparency
 from governance.reports.document import Document, digest_of
 from registry.pdf import html_to_pdf
 
@@ -37,11 +38,24 @@ def json_envelope(doc: Document) -> dict:
     }
 
 
+def anchor() -> dict:
+    """What the cover names: the key that signs the document and the audit log's signed
+    tree head it was built against (docs/audit.md)."""
+    head = transparency.head_for_evidence()
+    return {"key_id": head.key_id, "head": head}
+
+
 def html_text(doc: Document, *, digest: str, for_pdf: bool = False) -> str:
     data = doc.as_dict()
     return render_to_string(
         "governance/reports/document.html",
-        {"doc": data, "digest": digest, "for_pdf": for_pdf, "completeness": data["completeness"]},
+        {
+            "doc": data,
+            "digest": digest,
+            "for_pdf": for_pdf,
+            "completeness": data["completeness"],
+            "anchor": anchor(),
+        },
     )
 
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
-from governance import access
+from governance import access, transparency
 from governance.models import AuditEvent, Decision, TransitionRequest
 from governance.reports import audit_report
 from governance.reports.render import render
@@ -320,11 +320,18 @@ def test_scope_narrows_by_model_team_and_risk_class(auditor, history, secret, mo
 def test_chain_verification_is_reported(auditor, history):
     doc = build(auditor)
     checked = AuditEvent.objects.count()
-    assert facts(doc)["Audit chain"] == f"verified, {checked:,} events"
+    head = transparency.latest_tree_head()
+    assert head.tree_size == checked  # the report signed a head over the whole log
+    assert facts(doc)["Audit chain"] == (
+        f"verified, {checked:,} events; signed tree head #{head.pk} ({checked:,} events) verified"
+    )
     fields = dict(item(doc, "audit_chain", "verification")["blocks"][0]["rows"])
     assert fields["Events checked"] == checked
     assert fields["Result"].startswith("verified")
     assert fields["First bad event"] == "none"
+    assert fields["Signed tree head covered"] == f"#{head.pk}: {checked:,} events"
+    assert fields["Root hash"] == head.root_hash and fields["Signed with key"] == head.key_id
+    assert fields["Signed log verification"].startswith("verified: 1 signed tree heads")
     (row,) = csv_rows(doc, "audit_chain")
     assert row["action"] == "audit.verify" and row["outcome"] == "verified"
 
@@ -347,6 +354,34 @@ def test_chain_verification_reports_tampering(auditor, history):
     assert fields["First bad event"].startswith(f"#{target.pk} (")
     (row,) = csv_rows(doc, "audit_chain")
     assert row["outcome"] == "failed"
+
+
+def test_history_rewritten_under_a_signed_head_fails_the_report(auditor, history):
+    old_head = transparency.tree_head_sign()
+    target = AuditEvent.objects.order_by("id")[3]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER USER")
+        cursor.execute(
+            "UPDATE governance_auditevent SET hash = %s WHERE id = %s", ["e" * 64, target.pk]
+        )
+    doc = build(auditor)
+    fields = dict(item(doc, "audit_chain", "verification")["blocks"][0]["rows"])
+    assert fields["Signed log verification"].startswith("FAILED: ")
+    assert f"signed tree head #{old_head.pk}" in fields["Signed log verification"]
+    assert "signed log FAILED" in facts(doc)["Audit chain"]
+    (row,) = csv_rows(doc, "audit_chain")
+    assert row["outcome"] == "failed"
+
+
+def test_every_report_cover_names_its_key_and_tree_head(auditor, history):
+    from pypdf import PdfReader
+
+    pdf = render(build(auditor), "pdf").content
+    head = transparency.latest_tree_head()
+    first_page = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().replace("\n", " ")
+    assert f"Attest instance key {head.key_id}" in first_page
+    assert f"signed tree head #{head.pk}: {head.tree_size} events" in first_page
 
 
 # --- Formats and progress -------------------------------------------------------------------

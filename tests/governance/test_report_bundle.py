@@ -43,7 +43,10 @@ FILES = {
     "approvals.json",
     "artifacts.json",
     "declaration-of-conformity.pdf",
+    "audit-proofs.jsonl",
+    "signing-key.pem",
     "manifest.json",
+    "manifest.sig",
     "SHA256SUMS",
 }
 
@@ -156,13 +159,21 @@ def reseal(files: dict[str, bytes]) -> dict[str, bytes]:
     return dict(files, SHA256SUMS=sums.encode())
 
 
-def run_verify(path: Path, *, module: bool = False) -> subprocess.CompletedProcess:
+def instance_fingerprint() -> str:
+    from governance import signing
+
+    return signing.fingerprint(signing.public_keys()[0].key)
+
+
+def run_verify(path: Path, *, module: bool = False, trust=None) -> subprocess.CompletedProcess:
+    """verify.py as a reviewer runs it, trusting the instance's key by its fingerprint."""
+    trust = trust or ["--fingerprint", instance_fingerprint()]
     if module:
-        command = [sys.executable, "-m", "governance.reports.verify", str(path)]
-    else:  # a lone copy of the file, without site-packages: only the standard library
+        command = [sys.executable, "-m", "governance.reports.verify", str(path), *trust]
+    else:  # a lone copy of the file, isolated from this project (cryptography installed)
         copy = Path(tempfile.mkdtemp()) / "verify.py"
         shutil.copy(VERIFY, copy)
-        command = [sys.executable, "-I", "-S", str(copy), str(path)]
+        command = [sys.executable, "-I", str(copy), str(path), *trust]
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60)
 
 
@@ -187,7 +198,11 @@ def test_the_bundle_holds_the_expected_files(built):
     assert manifest["format"] == "attest-evidence-bundle" and manifest["format_version"] == 1
     assert manifest["generated_by"] == "vic"
     assert manifest["subject"]["model"] == "fraud-detector" and manifest["subject"]["version"] == 1
-    assert {f["path"] for f in manifest["files"]} == FILES - {"manifest.json", "SHA256SUMS"}
+    assert {f["path"] for f in manifest["files"]} == FILES - {
+        "manifest.json",
+        "manifest.sig",
+        "SHA256SUMS",
+    }
     # Every manifest entry matches its file; SHA256SUMS covers the manifest as well.
     for entry in manifest["files"]:
         data = files[entry["path"]]
@@ -269,16 +284,17 @@ def test_progress_is_reported_in_order(built):
 def test_verifier_passes_on_the_genuine_bundle(bundle_file, tmp_path):
     result = run_verify(bundle_file)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == f"OK: {len(FILES) - 1} files verified"
+    assert result.stdout.startswith(f"OK: {len(FILES) - 1} files verified, signed by key")
     result = run_verify(bundle_file, module=True)
     assert result.returncode == 0 and result.stdout.startswith("OK:"), result.stdout
     assert sha256sum_check(bundle_file.read_bytes(), tmp_path).returncode == 0
 
 
-def test_verifier_is_standard_library_only():
+def test_verifier_needs_only_the_standard_library_and_cryptography():
     source = VERIFY.read_text()
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import hashlib", "import json", "import sys", "import zipfile"]
+    modules = {line.split()[1].split(".")[0] for line in imports}
+    assert modules <= {"argparse", "base64", "hashlib", "json", "sys", "zipfile", "cryptography"}
 
 
 def test_a_changed_file_fails_the_verifier_and_sha256sum(bundle_file, tmp_path):
@@ -324,8 +340,9 @@ def test_an_altered_audit_event_fails_even_with_the_checksums_redone(bundle_file
     result = run_verify(forged)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
+        "FAILED: manifest.sig: not a signature of manifest.json by the trusted key",
         f"FAILED: audit-events.jsonl line 2 (event {row['id']}): "
-        "its content does not match its hash"
+        "its content does not match its hash",
     ]
 
 
@@ -340,7 +357,8 @@ def test_an_edited_technical_documentation_fails_even_with_the_checksums_redone(
     result = run_verify(forged)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "FAILED: technical-documentation.json: the report does not match its digest"
+        "FAILED: manifest.sig: not a signature of manifest.json by the trusted key",
+        "FAILED: technical-documentation.json: the report does not match its digest",
     ]
 
 
@@ -351,6 +369,9 @@ def test_not_a_bundle(tmp_path):
     assert result.returncode == 1 and result.stdout.startswith("FAILED:")
     assert run_verify(tmp_path).returncode == 1  # a directory
     assert subprocess.run([sys.executable, str(VERIFY)], capture_output=True).returncode == 2
+    # No trusted key: a usage error, since a forger can recompute every hash.
+    no_key = subprocess.run([sys.executable, str(VERIFY), str(junk)], capture_output=True)
+    assert no_key.returncode == 2
 
 
 # --- Without a declaration, and through the report pipeline --------------------------------
