@@ -294,6 +294,23 @@ ATTEST_SIGNING_CERT_FILE = env_str("ATTEST_SIGNING_CERT_FILE", "")
 # certificate (PEM), which verify_audit trusts (governance.timestamping).
 ATTEST_TSA_URL = env_str("ATTEST_TSA_URL", "")
 ATTEST_TSA_CA_FILE = env_str("ATTEST_TSA_CA_FILE", "")
+# Witnessing: a second store for signed tree heads (governance.witness). An S3 bucket with
+# Object Lock (compliance mode), or a directory; endpoint and keys default to the artifacts'.
+ATTEST_WITNESS_S3_BUCKET = env_str("ATTEST_WITNESS_S3_BUCKET", "")
+ATTEST_WITNESS_S3_ENDPOINT_URL = env_str(
+    "ATTEST_WITNESS_S3_ENDPOINT_URL", env_str("ARTIFACT_S3_ENDPOINT_URL", "")
+)
+ATTEST_WITNESS_S3_REGION = env_str(
+    "ATTEST_WITNESS_S3_REGION", env_str("ARTIFACT_S3_REGION", "us-east-1")
+)
+ATTEST_WITNESS_S3_ACCESS_KEY_ID = env_str(
+    "ATTEST_WITNESS_S3_ACCESS_KEY_ID", env_str("ARTIFACT_S3_ACCESS_KEY_ID", "")
+)
+ATTEST_WITNESS_S3_SECRET_ACCESS_KEY = env_str(
+    "ATTEST_WITNESS_S3_SECRET_ACCESS_KEY", env_str("ARTIFACT_S3_SECRET_ACCESS_KEY", "")
+)
+ATTEST_WITNESS_RETENTION_DAYS = env_int("ATTEST_WITNESS_RETENTION_DAYS", 3653)
+ATTEST_WITNESS_DIR = env_str("ATTEST_WITNESS_DIR", "")
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Reports: how long a generated file is kept. Technical documentation and evidence bundles
 # default to 10 years (EU AI Act Art. 18); audit reports, exports and inventories are logs,

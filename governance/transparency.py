@@ -16,13 +16,14 @@ are signed and append-only instead. This module imports nothing from `registry`.
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from governance import merkle, signing, timestamping
+from governance import merkle, signing, timestamping, witness
 from governance.models import AuditChainHead, AuditEvent, SignedTreeHead
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def tree_head_sign(*, force: bool = False) -> SignedTreeHead | None:
         tree_size=builder.size, root_hash=root, signed_at=signed_at, key_id=key_id
     ).statement()
     key_id, signature = signing.sign(statement)
-    return SignedTreeHead.objects.create(
+    head = SignedTreeHead.objects.create(
         timestamp_token=_timestamp(statement),
         tree_size=builder.size,
         root_hash=root,
@@ -92,6 +93,16 @@ def tree_head_sign(*, force: bool = False) -> SignedTreeHead | None:
         last_event_id=last_id or None,
         frontier=[[s, h.hex()] for s, h in builder.frontier()],
     )
+    _witness()
+    return head
+
+
+def _witness() -> None:
+    """Copy new heads to the witness; one that fails is copied with the next head."""
+    try:
+        witness.witness_new_heads()
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not copy tree heads to the witness; will try again")
 
 
 def _timestamp(statement: bytes) -> str:
@@ -172,6 +183,7 @@ class LogReport:
     events: int = 0
     heads: int = 0
     timestamped: int = 0
+    witnessed: int | None = None
     problems: list[str] = field(default_factory=list)
 
 
@@ -186,6 +198,8 @@ def verify_log() -> LogReport:
     the log. Names each problem; an empty list means the log is what its heads signed."""
     report = LogReport()
     heads = list(SignedTreeHead.objects.order_by("id"))
+    heads += _witness_only_heads(heads, report)
+    heads.sort(key=lambda h: h.pk)
     report.heads = len(heads)
     previous = None
     for head in heads:
@@ -236,6 +250,40 @@ def _check_timestamp(head: SignedTreeHead, report: LogReport) -> None:
             f"{_describe(head)}: the time-stamping authority dates it "
             f"{stamped_at:%Y-%m-%d %H:%M:%S}, far from the time Attest signed"
         )
+
+
+def _witness_only_heads(heads: list[SignedTreeHead], report: LogReport) -> list:
+    """Compare the witness's copies with the database's heads. A copy the database lacks
+    is checked like any head (a log rolled back with its heads shows here)."""
+    try:
+        copies = witness.witnessed_heads()
+    except Exception as exc:  # noqa: BLE001
+        report.problems.append(f"the witness could not be read: {exc}")
+        return []
+    if copies is None:
+        return []
+    report.witnessed = len(copies)
+    by_id = {h.pk: h for h in heads}
+    extra = []
+    for copy in copies:
+        head = SignedTreeHead(
+            pk=copy["id"],
+            tree_size=copy["tree_size"],
+            root_hash=copy["root_hash"],
+            signed_at=datetime.fromisoformat(copy["signed_at"].replace("Z", "+00:00")),
+            key_id=copy["key_id"],
+            signature=copy["signature"],
+        )
+        ours = by_id.get(head.pk)
+        if ours is None:
+            report.problems.append(
+                f"the witness holds {_describe(head)}, which the database no longer has"
+            )
+            extra.append(head)
+        elif ours.as_json() != head.as_json():
+            report.problems.append(f"{_describe(ours)}: differs from the witness's copy")
+            extra.append(head)
+    return extra
 
 
 def _check_heads_at(builder, by_size, report) -> None:

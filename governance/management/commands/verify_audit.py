@@ -34,6 +34,13 @@ class Command(BaseCommand):
             if latest
             else "no signed tree head yet (manage.py sign_tree_head signs one)"
         )
+        witnessed = (
+            f" The witness holds {log.witnessed} heads, all matching."
+            if log.witnessed is not None
+            else ""
+        )
         self.stdout.write(
-            self.style.SUCCESS(f"Audit chain intact: {checked} events verified. {signed}.")
+            self.style.SUCCESS(
+                f"Audit chain intact: {checked} events verified. {signed}.{witnessed}"
+            )
         )
