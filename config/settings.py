@@ -290,6 +290,8 @@ ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
 ATTEST_SIGNING_KEY_FILE = env_str("ATTEST_SIGNING_KEY_FILE", "")
 ATTEST_SIGNING_RETIRED_KEYS_DIR = env_str("ATTEST_SIGNING_RETIRED_KEYS_DIR", "")
 ATTEST_SIGNING_CERT_FILE = env_str("ATTEST_SIGNING_CERT_FILE", "")
+# Without workers (the embedded default) the web process signs audit tree heads itself.
+ATTEST_SIGN_TREE_HEADS_IN_PROCESS = CELERY_TASK_ALWAYS_EAGER
 # An RFC 3161 time-stamping authority for tree heads and PDFs, and the CA that issued its
 # certificate (PEM), which verify_audit trusts (governance.timestamping).
 ATTEST_TSA_URL = env_str("ATTEST_TSA_URL", "")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import connection, transaction
-from django.db.models.signals import post_save
 from django.utils import timezone
 
 from governance import merkle, signing, timestamping, witness
@@ -350,10 +350,12 @@ def _sign_if_stale() -> None:
         tree_head_sign()
 
 
-def _on_event(sender, instance, created, **kwargs) -> None:
-    # In process only on the embedded default; workers' beat signs on the production stack.
-    if created and getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        transaction.on_commit(_sign_if_due)
+def _after_request(sender, **kwargs) -> None:
+    # On the embedded default (no workers, no beat), requests drive the signing: after a
+    # response, at most once a minute per process. Not after every write's commit: that
+    # would put a callback on every transaction.
+    if getattr(settings, "ATTEST_SIGN_TREE_HEADS_IN_PROCESS", False):
+        _sign_if_due()
 
 
-post_save.connect(_on_event, sender=AuditEvent, dispatch_uid="attest-tree-head-signing")
+request_finished.connect(_after_request, dispatch_uid="attest-tree-head-signing")

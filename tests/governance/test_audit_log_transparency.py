@@ -9,6 +9,7 @@ from django.urls import reverse
 from governance import audit, merkle, signing, transparency
 from governance.models import AuditChainHead, AuditEvent, SignedTreeHead
 from governance.models.audit import AppendOnlyError
+from tests.conftest import client_for
 from tests.factories import make_version
 
 
@@ -209,14 +210,18 @@ def test_a_configured_key_file_is_used_and_a_missing_one_is_an_error(settings, t
         signing.private_key()
 
 
-def test_the_embedded_default_signs_a_head_after_a_commit(
-    scientist, model, django_capture_on_commit_callbacks, monkeypatch
-):
+def test_the_embedded_default_signs_a_head_after_a_request(scientist, model, monkeypatch, settings):
+    settings.ATTEST_SIGN_TREE_HEADS_IN_PROCESS = True
     monkeypatch.setattr(transparency, "_last_attempt", 0.0)
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        audit.record(actor=scientist, action="test.write", target=model)
+    client_for(scientist).get(reverse("registry:model-list"))
     head = transparency.latest_tree_head()
     assert head is not None and head.tree_size == AuditEvent.objects.count()
+    # At most once a minute per process: the next request signs nothing new.
+    audit_count_before = SignedTreeHead.objects.count()
+    with transaction.atomic():
+        audit.record(actor=scientist, action="test.write", target=model)
+    client_for(scientist).get(reverse("registry:model-list"))
+    assert SignedTreeHead.objects.count() == audit_count_before
 
 
 def test_the_signing_keys_url_needs_no_sign_in(client):
