@@ -251,6 +251,10 @@ ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
 # Whether a higher or lower value is better, per metric name ("loss:lower,f1:higher"); names
 # not listed are lower-is-better if they look like a loss, error or latency, else higher.
 ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
+# MLflow API search grammars (filter, order_by): longest filter in characters and most
+# clauses; a longer or more complex one is a 400 INVALID_PARAMETER_VALUE.
+ATTEST_API_FILTER_MAX_LENGTH = env_int("ATTEST_API_FILTER_MAX_LENGTH", 1000)
+ATTEST_API_FILTER_MAX_CLAUSES = env_int("ATTEST_API_FILTER_MAX_CLAUSES", 20)
 # Webhook endpoints in private, loopback or link-local ranges are refused unless allowed.
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Reports: how long a generated file is kept. Technical documentation and evidence bundles
