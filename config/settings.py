@@ -255,6 +255,10 @@ ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
 # clauses; a longer or more complex one is a 400 INVALID_PARAMETER_VALUE.
 ATTEST_API_FILTER_MAX_LENGTH = env_int("ATTEST_API_FILTER_MAX_LENGTH", 1000)
 ATTEST_API_FILTER_MAX_CLAUSES = env_int("ATTEST_API_FILTER_MAX_CLAUSES", 20)
+# YAML read from users (model-card front matter, MLmodel files; registry/safe_yaml.py): largest
+# document in bytes and deepest nesting. Anchors and aliases are always refused.
+ATTEST_YAML_MAX_BYTES = env_int("ATTEST_YAML_MAX_BYTES", 256 * 1024)
+ATTEST_YAML_MAX_DEPTH = env_int("ATTEST_YAML_MAX_DEPTH", 32)
 # Webhook endpoints in private, loopback or link-local ranges are refused unless allowed.
 ATTEST_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Reports: how long a generated file is kept. Technical documentation and evidence bundles
