@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.db_limits.StatementTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,6 +94,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# PostgreSQL: the longest one statement may run, in ms (0: no limit). Web processes get
+# DB_STATEMENT_TIMEOUT_MS; Celery workers and management commands (reports, exports,
+# migrations) get DB_LONG_STATEMENT_TIMEOUT_MS, 0 by default (config/db_limits.py).
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30000)
+DB_LONG_STATEMENT_TIMEOUT_MS = env_int("DB_LONG_STATEMENT_TIMEOUT_MS", 0)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    from config.db_limits import statement_timeout_options
+
+    DATABASES["default"]["OPTIONS"] = statement_timeout_options(
+        DATABASES["default"].get("OPTIONS", {}), DB_STATEMENT_TIMEOUT_MS
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------
