@@ -30,7 +30,8 @@ class Params:
             if raw:
                 try:
                     body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError) as exc:
+                except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                    # RecursionError: JSON nested deeper than Python's parser goes.
                     raise ApiError("MALFORMED_REQUEST", "The request body is not JSON.") from exc
                 if not isinstance(body, dict):
                     raise ApiError("MALFORMED_REQUEST", "The request body must be a JSON object.")

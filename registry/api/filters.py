@@ -65,7 +65,17 @@ def _max_clauses() -> int:
     return settings.ATTEST_API_FILTER_MAX_CLAUSES
 
 
-def _check_length(what: str, text: str) -> None:
+def check_text(what: str, text) -> None:
+    """A grammar's input: a string, not too long, and nothing no database can store (a NUL,
+    a lone surrogate from a JSON body), so no bad input reaches the database as a 5xx."""
+    if not isinstance(text, str):
+        raise invalid(f"The {what} must be a string, not {type(text).__name__}.")
+    if "\x00" in text:
+        raise invalid(f"The {what} contains a NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise invalid(f"The {what} is not valid Unicode text.") from exc
     if len(text) > _max_length():
         raise invalid(
             f"The {what} is {len(text)} characters long; at most {_max_length()} are allowed."
@@ -74,9 +84,11 @@ def _check_length(what: str, text: str) -> None:
 
 def parse(text: str) -> list[tuple[str, str | None, str, object]]:
     """[(key, tag key or None, comparator, value)]; values are strings, numbers or lists."""
-    if not text or not text.strip():
+    if text is None or text == "":
         return []
-    _check_length("filter", text)
+    check_text("filter", text)
+    if not text.strip():
+        return []
     tokens = _tokens(text)
     clauses, i = [], 0
     while i < len(tokens):
@@ -322,7 +334,7 @@ def order_by(clauses: list[str], fields: dict[str, str], default: list[str]) -> 
     if len(clauses) > _max_clauses():
         raise invalid(f"order_by has {len(clauses)} clauses; at most {_max_clauses()} are allowed.")
     for clause in clauses:
-        _check_length("order_by clause", clause)
+        check_text("order_by clause", clause)
         parts = clause.strip().split()
         if not parts or len(parts) > 2:
             raise invalid(f"Invalid order_by clause '{clause}'.")
@@ -366,12 +378,12 @@ MAX_PAGE_OFFSET = 2**31 - 1
 def page_offset(token) -> int:
     if not token:
         return 0
-    if len(token) > MAX_PAGE_TOKEN_LENGTH:
+    if not isinstance(token, str) or len(token) > MAX_PAGE_TOKEN_LENGTH:
         raise invalid("Invalid page token: too long.")
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
         offset = int(data["offset"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise invalid("Invalid page token, could not base64-decode.") from exc
     if offset < 0 or offset > MAX_PAGE_OFFSET:
         raise invalid("Invalid page token.")

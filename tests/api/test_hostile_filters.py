@@ -203,3 +203,65 @@ def test_garbage_filters_are_400_quickly(client, auditor_token, url, text):
     if response.status_code == 400:
         assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert time.monotonic() - started < 1
+
+
+@pytest.fixture
+def write_token(scientist):
+    return token_create(actor=scientist, name="rw", scope=PersonalToken.Scope.WRITE)[1]
+
+
+def _post(client, url, token, body):
+    return client.post(
+        url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+
+@pytest.mark.parametrize("url", [MODELS, VERSIONS])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"filter": 5},
+        {"filter": ["name = 'a'"]},
+        {"filter": {"name": "a"}},
+        {"filter": "name = 'a\x00b'"},
+        {"filter": "name LIKE '\x00%'"},
+        {"filter": "tags.k = '\ud800'"},
+        {"order_by": [{"name": "asc"}]},
+        {"order_by": [5]},
+        {"order_by": "name\x00"},
+        {"page_token": 12},
+        {"page_token": ["x"]},
+        {"max_results": [1]},
+        {"max_results": "1e309"},
+    ],
+)
+def test_wrong_types_and_unstorable_text_are_400_not_5xx(client, write_token, url, body):
+    """A JSON body can carry any type and any code point; none of it may reach the database
+    as a 5xx (PostgreSQL refuses NUL bytes in text, no driver encodes lone surrogates)."""
+    raw = json.dumps(body)  # keeps \ud800 as an escape, as a hostile client would send it
+    response = client.post(
+        url, raw, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {write_token}"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+@pytest.mark.parametrize("url", [MODELS, "/api/2.0/mlflow/logged-models/search"])
+def test_deeply_nested_json_body_is_a_400(client, write_token, url):
+    response = client.post(
+        url,
+        "[" * 100_000 + "]" * 100_000,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {write_token}",
+    )
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "MALFORMED_REQUEST"
+
+
+def test_logged_model_search_refuses_bad_max_results_and_long_filters(client, write_token):
+    url = "/api/2.0/mlflow/logged-models/search"
+    for body in ({"max_results": "lots"}, {"max_results": 10**6}, {"filter": "x" * 5000}):
+        response = _post(client, url, write_token, body)
+        assert response.status_code == 400, (body, response.content)
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert _post(client, url, write_token, {"filter": "name = 'm'"}).status_code == 200
