@@ -113,3 +113,24 @@ def test_workers_and_commands_get_the_long_limit(postgres, settings, monkeypatch
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
         cursor.execute(f"SET statement_timeout = {settings.DB_STATEMENT_TIMEOUT_MS}")
+
+
+def test_celery_workers_and_manage_py_ask_for_the_long_limit(monkeypatch):
+    """The wiring on every engine: a worker process start and a manage.py command (other
+    than the web ones) switch this process to DB_LONG_STATEMENT_TIMEOUT_MS."""
+    from celery.signals import worker_init, worker_process_init
+
+    import manage
+
+    for signal in (worker_init, worker_process_init):
+        monkeypatch.setattr(db_limits, "_long_running", False)
+        signal.send(sender=None)
+        assert db_limits._long_running
+    calls = []
+    monkeypatch.setattr("django.core.management.execute_from_command_line", lambda argv: None)
+    monkeypatch.setattr(db_limits, "use_long_statement_timeout", lambda: calls.append(1))
+    for argv, expected in ((["manage.py", "migrate"], 1), (["manage.py", "runserver"], 0)):
+        calls.clear()
+        monkeypatch.setattr("sys.argv", argv)
+        manage.main()
+        assert len(calls) == expected, argv
