@@ -125,6 +125,7 @@ def _public(address: str) -> bool:
         and not ip.is_link_local
         and not ip.is_reserved
         and not ip.is_unspecified
+        and not getattr(ip, "is_site_local", False)  # fec0::/10, deprecated but routable inside
     )
 
 

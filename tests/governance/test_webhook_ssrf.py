@@ -35,6 +35,8 @@ REFUSED = [
     "http://[::1]/x",
     "http://[fe80::1]/x",
     "http://[fc00::1]/x",
+    "http://[fec0::1]/x",  # site-local
+    "http://[ff0e::1]/x",  # global-scope multicast
     "http://[ff02::1]/x",
     "http://[2001:db8::1]/x",
     "http://127.0.0.1/x",
