@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.db_limits.StatementTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -96,6 +97,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# PostgreSQL: the longest one statement may run, in ms (0: no limit). Web processes get
+# DB_STATEMENT_TIMEOUT_MS; Celery workers and management commands (reports, exports,
+# migrations) get DB_LONG_STATEMENT_TIMEOUT_MS, 0 by default (config/db_limits.py).
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30000)
+DB_LONG_STATEMENT_TIMEOUT_MS = env_int("DB_LONG_STATEMENT_TIMEOUT_MS", 0)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    from config.db_limits import statement_timeout_options
+
+    DATABASES["default"]["OPTIONS"] = statement_timeout_options(
+        DATABASES["default"].get("OPTIONS", {}), DB_STATEMENT_TIMEOUT_MS
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------
@@ -285,6 +297,14 @@ ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
 # Whether a higher or lower value is better, per metric name ("loss:lower,f1:higher"); names
 # not listed are lower-is-better if they look like a loss, error or latency, else higher.
 ATTEST_METRIC_DIRECTIONS = env_list("ATTEST_METRIC_DIRECTIONS", [])
+# MLflow API search grammars (filter, order_by): longest filter in characters and most
+# clauses; a longer or more complex one is a 400 INVALID_PARAMETER_VALUE.
+ATTEST_API_FILTER_MAX_LENGTH = env_int("ATTEST_API_FILTER_MAX_LENGTH", 1000)
+ATTEST_API_FILTER_MAX_CLAUSES = env_int("ATTEST_API_FILTER_MAX_CLAUSES", 20)
+# YAML read from users (model-card front matter, MLmodel files; registry/safe_yaml.py): largest
+# document in bytes and deepest nesting. Anchors and aliases are always refused.
+ATTEST_YAML_MAX_BYTES = env_int("ATTEST_YAML_MAX_BYTES", 256 * 1024)
+ATTEST_YAML_MAX_DEPTH = env_int("ATTEST_YAML_MAX_DEPTH", 32)
 # Webhook endpoints in private, loopback or link-local ranges are refused unless allowed.
 # The instance signing key (governance.signing): a PEM file, else one kept under var/keys.
 ATTEST_SIGNING_KEY_FILE = env_str("ATTEST_SIGNING_KEY_FILE", "")

@@ -11,11 +11,18 @@ X-MLflow-Timestamp and X-MLflow-Signature = "v1," + base64(HMAC-SHA256(secret,
 
 Endpoints in private, loopback, link-local or otherwise non-public address ranges are
 refused, at registration and again at every delivery (DNS can change), unless the
-ATTEST_WEBHOOK_ALLOW_PRIVATE setting allows them. Redirects are not followed."""
+ATTEST_WEBHOOK_ALLOW_PRIVATE setting allows them. So is every IPv6 address that maps, embeds
+or translates an IPv4 address (::ffff:0:0/96, ::/96, NAT64, 6to4, Teredo): the IPv4 inside
+could be anything. A delivery resolves the host once, checks every address, and connects to
+the checked address itself (the Host header, TLS SNI and certificate check still use the
+name), so a resolver that answers differently the second time (DNS rebinding) cannot steer
+it. Redirects are not followed, and no proxy from the environment is used."""
 
 import base64
+import functools
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
@@ -90,34 +97,82 @@ def _require_webhook_right(actor, registered_model) -> None:
 # --- Address checks ----------------------------------------------------------------------
 
 
+# IPv6 ranges whose addresses carry an IPv4 address inside: a check of the IPv6 address says
+# nothing about where the packets end up (a NAT64 gateway or 6to4 relay unwraps them).
+IPV4_EMBEDDING_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "::/96",  # IPv4-compatible (deprecated), also :: and ::1
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local-use prefix
+        "2002::/16",  # 6to4
+        "2001::/32",  # Teredo
+    )
+)
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and any(ip in net for net in IPV4_EMBEDDING_NETWORKS):
+        return False
+    return (
+        ip.is_global
+        and not ip.is_multicast
+        and not ip.is_private
+        and not ip.is_loopback
+        and not ip.is_link_local
+        and not ip.is_reserved
+        and not ip.is_unspecified
+        and not getattr(ip, "is_site_local", False)  # fec0::/10, deprecated but routable inside
+    )
 
 
-def check_url(url: str) -> None:
-    """Refuse non-http(s) URLs, and hosts resolving to non-public addresses unless allowed."""
+def _parts(url: str):
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": "Use an http:// or https:// URL."})
     if parts.username or parts.password:
         raise ValidationError({"url": "Put credentials in the receiver, not in the URL."})
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValidationError({"url": "The port is not a number between 0 and 65535."}) from exc
+    return parts, port
+
+
+def resolve_checked(url: str) -> list[tuple]:
+    """Resolve the URL's host once: [(family, sockaddr)], every address checked (unless
+    private addresses are allowed). The delivery connects to these, never resolving again."""
+    parts, port = _parts(url)
+    try:
+        infos = socket.getaddrinfo(
+            parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise ValidationError({"url": f"{parts.hostname} does not resolve."}) from exc
+    if not infos:
+        raise ValidationError({"url": f"{parts.hostname} does not resolve."})
+    if not getattr(settings, "ATTEST_WEBHOOK_ALLOW_PRIVATE", False):
+        for info in infos:
+            if not _public(str(info[4][0])):
+                raise ValidationError(
+                    {
+                        "url": f"{parts.hostname} resolves to {info[4][0]}, a private, "
+                        "loopback or IPv4-embedding address; a registry admin setting must "
+                        "allow those."
+                    }
+                )
+    return [(info[0], info[4]) for info in infos]
+
+
+def check_url(url: str) -> None:
+    """Refuse non-http(s) URLs, and hosts resolving to non-public addresses unless allowed."""
+    _parts(url)
     if getattr(settings, "ATTEST_WEBHOOK_ALLOW_PRIVATE", False):
         return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ValidationError({"url": f"{parts.hostname} does not resolve."}) from exc
-    for info in infos:
-        if not _public(info[4][0]):
-            raise ValidationError(
-                {
-                    "url": f"{parts.hostname} resolves to {info[4][0]}, a private or loopback "
-                    "address; a registry admin setting must allow those."
-                }
-            )
+    resolve_checked(url)
 
 
 # --- Services ----------------------------------------------------------------------------
@@ -279,7 +334,71 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _pinned_socket(addresses: list[tuple], timeout, source_address=None) -> socket.socket:
+    """A TCP connection to the first of the checked addresses that answers. The socket is
+    made from the sockaddr itself: nothing here resolves a name again."""
+    error: OSError | None = None
+    for family, sockaddr in addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError("No address to connect to.")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, addresses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = lambda _address, timeout, source=None: _pinned_socket(
+            addresses, timeout, source
+        )
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    # HTTPSConnection.connect() wraps the socket with server_hostname=self.host: SNI and the
+    # certificate check are for the URL's host name, whatever address was connected to.
+    def __init__(self, *args, addresses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = lambda _address, timeout, source=None: _pinned_socket(
+            addresses, timeout, source
+        )
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, addresses):
+        super().__init__()
+        self.addresses = addresses
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(_PinnedHTTPConnection, addresses=self.addresses), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, addresses):
+        super().__init__()
+        self.addresses = addresses
+
+    def https_open(self, req):
+        connection = functools.partial(_PinnedHTTPSConnection, addresses=self.addresses)
+        return self.do_open(connection, req, context=self._context)
+
+
+def _opener_for(url: str):
+    """An opener that connects only to the addresses checked for `url`'s host."""
+    addresses = resolve_checked(url)
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirect,
+        _PinnedHTTPHandler(addresses),
+        _PinnedHTTPSHandler(addresses),
+    )
 
 
 def deliver(delivery_pk: int) -> WebhookDelivery | None:
@@ -323,11 +442,11 @@ def deliver(delivery_pk: int) -> WebhookDelivery | None:
     try:
         secret = hook.signing_secret()
         headers[SIGNATURE_HEADER] = sign(secret, str(delivery.delivery_id), timestamp, body)
-        check_url(hook.url)
-        request = urllib.request.Request(  # noqa: S310 - scheme checked by check_url
+        opener = _opener_for(hook.url)  # resolves once and checks every address
+        request = urllib.request.Request(  # noqa: S310 - scheme checked by resolve_checked
             hook.url, data=body.encode(), headers=headers, method="POST"
         )
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             code = response.status
     except urllib.error.HTTPError as exc:
         code, error = exc.code, f"HTTP {exc.code}"

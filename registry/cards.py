@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from registry import safe_yaml
 from registry.models import ModelCard, Stage
 
 
@@ -607,7 +608,9 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if end is None:
         raise CardImportError("The front matter starts with --- but never ends with ---.")
     try:
-        data = yaml.safe_load(rest[: end.start()]) or {}
+        data = safe_yaml.load(rest[: end.start()]) or {}
+    except safe_yaml.UnsafeYamlError as exc:
+        raise CardImportError(f"The front matter is refused: {exc}") from exc
     except yaml.YAMLError as exc:
         raise CardImportError(f"The front matter is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -38,7 +38,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Django flushes tables between transactional tests; only test sessions may truncate
     # the audit trail (see governance/migrations/0003_audit_append_only.py).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c attest.allow_audit_truncate=on"
+    # Added to the options settings.py already set (the statement timeout), not replacing them.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c attest.allow_audit_truncate=on".strip()
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405  (whitenoise looks for it)

@@ -19,21 +19,55 @@ from registry.api.errors import ApiError, error_response, response_for
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _unstorable(text: str) -> bool:
+    """A NUL character (PostgreSQL text refuses it) or a lone surrogate (no driver encodes it)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def check_storable(values, where: str = "request") -> None:
+    """Refuse, as a 400, any string in `values` (nested lists and dicts, keys included) that no
+    database can store; it would otherwise surface as a 5xx from the driver."""
+    stack = [(where, values)]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, str):
+            if _unstorable(value):
+                raise ApiError(
+                    "INVALID_PARAMETER_VALUE",
+                    f"'{name}' contains a NUL character or invalid Unicode.",
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((name, key))
+                stack.append((key if isinstance(key, str) else name, item))
+        elif isinstance(value, list | tuple):
+            stack.extend((name, item) for item in value)
+
+
 class Params:
     """The request's parameters: query string on GET, the JSON body otherwise."""
 
     def __init__(self, request, *, parse_body: bool = True):
         self._query = request.GET
+        check_storable(dict(self._query.lists()), "query")
         self._body = {}
         if parse_body and request.method not in SAFE_METHODS:
             raw = request.body
             if raw:
                 try:
                     body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError) as exc:
+                except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                    # RecursionError: JSON nested deeper than Python's parser goes.
                     raise ApiError("MALFORMED_REQUEST", "The request body is not JSON.") from exc
                 if not isinstance(body, dict):
                     raise ApiError("MALFORMED_REQUEST", "The request body must be a JSON object.")
+                check_storable(body, "body")
                 self._body = body
 
     def get(self, key, default=None):
@@ -98,6 +132,7 @@ def api_view(*methods: str, write: bool | None = None, raw_body: bool = False):
                 if access.is_auditor(request.user):
                     return error_response("PERMISSION_DENIED", "Auditors are read-only.")
             try:
+                check_storable(list(args) + list(kwargs.values()), "path")
                 return handler(request, Params(request, parse_body=not raw_body), *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - translated, or re-raised if unknown
                 return response_for(exc)

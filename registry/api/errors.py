@@ -4,8 +4,10 @@ expects. Client errors are never 5xx (the client retries 5xx); only a failing ba
 import logging
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 
+from config.db_limits import TIMEOUT_MESSAGE, is_statement_timeout
 from registry import storage
 
 log = logging.getLogger(__name__)
@@ -66,4 +68,6 @@ def response_for(exc: Exception) -> JsonResponse:
         return error_response("INVALID_PARAMETER_VALUE", str(exc))
     if isinstance(exc, storage.ArtifactStorageError):
         return error_response("TEMPORARILY_UNAVAILABLE", "Artifact storage is unavailable.")
+    if isinstance(exc, DatabaseError) and is_statement_timeout(exc):
+        return error_response("TEMPORARILY_UNAVAILABLE", TIMEOUT_MESSAGE)
     raise exc

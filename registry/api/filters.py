@@ -3,13 +3,23 @@
 Keys: name, tags.<key> / tag.<key> (the key may be `backticked` or "quoted"), and for model
 versions also run_id, source_path and version_number. Comparators as MLflow allows them:
 = != LIKE ILIKE on strings, IN on name and run_id, = != < <= > >= and IN on version_number.
-LIKE is case-sensitive, ILIKE not; % and _ are the wildcards. OR is refused, as in MLflow."""
+LIKE is case-sensitive, ILIKE not; % and _ are the wildcards. OR is refused, as in MLflow.
+
+Hostile input: a filter is refused (400 INVALID_PARAMETER_VALUE) before it is parsed when it
+is longer than ATTEST_API_FILTER_MAX_LENGTH characters or has more than
+ATTEST_API_FILTER_MAX_CLAUSES clauses; order_by lists and page tokens have the same kind of
+caps. LIKE and ILIKE run as SQL pattern matches (GLOB / LIKE ... ESCAPE on SQLite, LIKE /
+ILIKE ... ESCAPE on PostgreSQL), which both engines evaluate without backtracking, never as a
+regular expression (a pattern of many % wildcards made Python's regex engine run for
+minutes)."""
 
 import base64
 import json
 import re
 
-from django.db.models import Exists, OuterRef, Q
+from django.conf import settings
+from django.db.models import Exists, F, Lookup, OuterRef, Q, Value
+from django.db.models.fields import CharField
 
 from registry.api.errors import invalid
 from registry.models import ModelTag, VersionTag
@@ -47,9 +57,37 @@ def _unquote(value: str) -> str:
     return value
 
 
+def _max_length() -> int:
+    return settings.ATTEST_API_FILTER_MAX_LENGTH
+
+
+def _max_clauses() -> int:
+    return settings.ATTEST_API_FILTER_MAX_CLAUSES
+
+
+def check_text(what: str, text) -> None:
+    """A grammar's input: a string, not too long, and nothing no database can store (a NUL,
+    a lone surrogate from a JSON body), so no bad input reaches the database as a 5xx."""
+    if not isinstance(text, str):
+        raise invalid(f"The {what} must be a string, not {type(text).__name__}.")
+    if "\x00" in text:
+        raise invalid(f"The {what} contains a NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise invalid(f"The {what} is not valid Unicode text.") from exc
+    if len(text) > _max_length():
+        raise invalid(
+            f"The {what} is {len(text)} characters long; at most {_max_length()} are allowed."
+        )
+
+
 def parse(text: str) -> list[tuple[str, str | None, str, object]]:
     """[(key, tag key or None, comparator, value)]; values are strings, numbers or lists."""
-    if not text or not text.strip():
+    if text is None or text == "":
+        return []
+    check_text("filter", text)
+    if not text.strip():
         return []
     tokens = _tokens(text)
     clauses, i = [], 0
@@ -114,6 +152,11 @@ def parse(text: str) -> list[tuple[str, str | None, str, object]]:
                 )
             i += 1
         clauses.append((key, tag_key, op, value))
+        if len(clauses) > _max_clauses():
+            raise invalid(
+                f"The filter has more than {_max_clauses()} clauses; at most "
+                f"{_max_clauses()} are allowed."
+            )
         if i < len(tokens):
             kind, word = tokens[i]
             if kind != "word" or word.upper() != "AND":
@@ -127,11 +170,54 @@ def parse(text: str) -> list[tuple[str, str | None, str, object]]:
     return clauses
 
 
-def like_regex(pattern: str) -> str:
-    parts = []
-    for ch in pattern:
-        parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-    return "^" + "".join(parts) + "$"
+def _collapse(pattern: str) -> str:
+    """A run of % matches what one % matches; collapsing keeps the work per row small."""
+    return re.sub(r"%{2,}", "%", pattern)
+
+
+def like_pattern(pattern: str) -> str:
+    """MLflow's pattern (% and _ wildcards, no escape character) as a SQL LIKE pattern for
+    `ESCAPE '\\'`: a backslash in the value is a literal backslash."""
+    return _collapse(pattern).replace("\\", "\\\\")
+
+
+_GLOB_SPECIAL = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
+
+
+def glob_pattern(pattern: str) -> str:
+    """MLflow's LIKE pattern as a case-sensitive SQLite GLOB pattern: % is *, _ is ?, and a
+    literal *, ? or [ is put in brackets ([*] matches only *); ] and \\ are literal in GLOB."""
+    return "".join(_GLOB_SPECIAL.get(ch, ch) for ch in _collapse(pattern))
+
+
+class _PatternMatch(Lookup):
+    """`field LIKE pattern`, MLflow's semantics, on SQLite and PostgreSQL. Used as an
+    expression (Q(Like(F(field), value))), not registered on any field."""
+
+    case_sensitive = True
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        value = self.rhs.value if isinstance(self.rhs, Value) else self.rhs
+        if connection.vendor == "sqlite":
+            if self.case_sensitive:
+                # SQLite's LIKE ignores ASCII case; GLOB does not.
+                return f"{lhs_sql} GLOB %s", [*lhs_params, glob_pattern(value)]
+            return f"{lhs_sql} LIKE %s ESCAPE '\\'", [*lhs_params, like_pattern(value)]
+        operator = "LIKE" if self.case_sensitive else "ILIKE"
+        sql = f"{lhs_sql}::text {operator} %s ESCAPE '\\'"
+        return sql, [*lhs_params, like_pattern(value)]
+
+
+class Like(_PatternMatch):
+    lookup_name = "mlflow_like"
+    case_sensitive = True
+
+
+class ILike(_PatternMatch):
+    lookup_name = "mlflow_ilike"
+    case_sensitive = False
 
 
 def _string_q(field: str, op: str, value: str) -> Q:
@@ -140,9 +226,9 @@ def _string_q(field: str, op: str, value: str) -> Q:
     if op == "!=":
         return ~Q(**{field: value})
     if op == "LIKE":
-        return Q(**{f"{field}__regex": like_regex(value)})
+        return Q(Like(F(field), Value(value, output_field=CharField())))
     if op == "ILIKE":
-        return Q(**{f"{field}__iregex": like_regex(value)})
+        return Q(ILike(F(field), Value(value, output_field=CharField())))
     raise invalid(f"Invalid comparator '{op}' for a string attribute.")
 
 
@@ -175,9 +261,12 @@ def model_filter_q(text: str) -> Q:
 
 def _version_number(value) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError) as exc:
         raise invalid(f"version_number must be an integer, got {value!r}.") from exc
+    if abs(number) > MAX_PAGE_OFFSET:
+        raise invalid(f"version_number {value} is out of range.")
+    return number
 
 
 NUMBER_OPS = {"=": "", "<": "__lt", "<=": "__lte", ">": "__gt", ">=": "__gte"}
@@ -241,7 +330,11 @@ VERSION_ORDER = {
 
 def order_by(clauses: list[str], fields: dict[str, str], default: list[str]) -> list[str]:
     result = []
-    for clause in clauses or []:
+    clauses = clauses or []
+    if len(clauses) > _max_clauses():
+        raise invalid(f"order_by has {len(clauses)} clauses; at most {_max_clauses()} are allowed.")
+    for clause in clauses:
+        check_text("order_by clause", clause)
         parts = clause.strip().split()
         if not parts or len(parts) > 2:
             raise invalid(f"Invalid order_by clause '{clause}'.")
@@ -276,15 +369,23 @@ def max_results(value, *, default: int, cap: int) -> int:
     return number
 
 
+# Page tokens are ours: base64 of {"offset": n}. Anything longer, or an offset no result set
+# reaches (SQLite and PostgreSQL take 64-bit offsets; larger ones fail in the driver), is refused.
+MAX_PAGE_TOKEN_LENGTH = 200
+MAX_PAGE_OFFSET = 2**31 - 1
+
+
 def page_offset(token) -> int:
     if not token:
         return 0
+    if not isinstance(token, str) or len(token) > MAX_PAGE_TOKEN_LENGTH:
+        raise invalid("Invalid page token: too long.")
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
         offset = int(data["offset"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise invalid("Invalid page token, could not base64-decode.") from exc
-    if offset < 0:
+    if offset < 0 or offset > MAX_PAGE_OFFSET:
         raise invalid("Invalid page token.")
     return offset
 

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 
 from governance import access
-from registry.api import wire
+from registry.api import filters, wire
 from registry.api.auth import api_view
 from registry.api.errors import ApiError, invalid, not_found
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
@@ -272,18 +272,18 @@ def logged_model_search(request, params):
     ids = [e for e in params.getlist("experiment_ids") if str(e).isdigit()]
     if ids:
         qs = qs.filter(experiment_id__in=ids)
-    text = (params.get("filter") or "").strip()
+    text = params.get("filter") or ""
+    if text:
+        filters.check_text("filter", text)
+        text = text.strip()
     if text:
         # The client's register_model only filters by name: name = '<name>'.
         key, _, value = text.partition("=")
         if key.strip() != "name" or value.strip()[:1] not in ("'", '"'):
             raise invalid(f"Unsupported logged model filter '{text}'.")
         qs = qs.filter(name=value.strip()[1:-1])
-    try:
-        limit = int(params.get("max_results") or 100)
-    except (TypeError, ValueError) as exc:
-        raise invalid(f"Invalid max_results '{params.get('max_results')}'.") from exc
-    models = list(qs.order_by("-creation_time")[: max(1, min(limit, 1000))])
+    limit = filters.max_results(params.get("max_results"), default=100, cap=1000)
+    models = list(qs.order_by("-creation_time")[:limit])
     return ok({"models": [wire.logged_model(m) for m in models]})
 
 

@@ -13,14 +13,13 @@ import posixpath
 import time
 import uuid
 
-import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from governance import access, audit
-from registry import storage
+from registry import safe_yaml, storage
 from registry.models import (
     Experiment,
     LoggedModel,
@@ -432,7 +431,7 @@ def _framework(files: list[StagedArtifact], prefix: str) -> tuple[str, str]:
         return "", ""
     try:
         with default_storage.open(mlmodel.storage_name, "rb") as handle:
-            spec = yaml.safe_load(handle.read()) or {}
+            spec = safe_yaml.load(handle.read()) or {}
     except Exception:  # a malformed MLmodel only costs the framework column
         return "", ""
     flavors = spec.get("flavors") or {}

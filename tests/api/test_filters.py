@@ -29,9 +29,11 @@ def test_parse_errors(text):
     assert exc.value.code == "INVALID_PARAMETER_VALUE"
 
 
-def test_like_regex():
-    assert filters.like_regex("fr_ud%") == "^fr.ud.*$"
-    assert filters.like_regex("a.b") == "^a\\.b$"
+def test_like_patterns():
+    # LIKE runs in SQL (GLOB on SQLite for case-sensitivity), never as a Python regex.
+    assert filters.glob_pattern("fr_ud%") == "fr?ud*"
+    assert filters.glob_pattern("a*b?c[d]%%%") == "a[*]b[?]c[[]d]*"
+    assert filters.like_pattern("a\\b%%_") == "a\\\\b%_"
 
 
 def test_order_by_and_caps():
