@@ -173,12 +173,30 @@ def _awaiting(queryset, user):
     ).exclude(Exists(decided))
 
 
+UNDECIDABLE = "undecidable"
+UNDECIDABLE_SCAN = 200  # pending requests looked at for that scope, oldest first
+
+
+def queue_scopes(user) -> dict:
+    """The queue's scopes; those who assign approvers also find the requests nobody can
+    decide (they are in nobody's queue)."""
+    if access.may_grant_approve(user):
+        return QUEUE_SCOPES | {UNDECIDABLE: "Nobody can decide (assign an approver)"}
+    return QUEUE_SCOPES
+
+
 def approval_queue(user, *, model="", team="", stage="", risk="", scope=""):
     """Pending requests on models `user` holds approve on (directly or through a group),
-    oldest first; by default only those they can still decide."""
-    qs = TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING)
-    if scope != "all":
-        qs = _awaiting(qs, user)
+    oldest first; by default only those they can still decide. For registry admins and
+    Compliance, scope "undecidable" lists instead the pending requests they can see that
+    nobody can decide (a list, each row's `undecidable` saying why; the oldest
+    UNDECIDABLE_SCAN pending requests are looked at)."""
+    if scope == UNDECIDABLE and access.may_grant_approve(user):
+        qs = TransitionRequest.objects.restrict(user).filter(status=PENDING)
+    else:
+        qs = TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING)
+        if scope != "all":
+            qs = _awaiting(qs, user)
     if model:
         qs = qs.filter(model_version__registered_model__name__icontains=model.strip())
     if team:
@@ -187,13 +205,21 @@ def approval_queue(user, *, model="", team="", stage="", risk="", scope=""):
         qs = qs.filter(target_stage=stage)
     if risk in RiskClass.values:
         qs = qs.filter(model_version__registered_model__risk_class=risk)
-    return (
+    qs = (
         qs.select_related(
             "model_version__registered_model__team", "model_version__created_by", "requested_by"
         )
         .prefetch_related("model_version__artifacts", "model_version__metrics")
         .order_by("created_at", "pk")
     )
+    if scope == UNDECIDABLE and access.may_grant_approve(user):
+        rows = []
+        for request in qs.prefetch_related("decisions")[:UNDECIDABLE_SCAN]:
+            request.undecidable = nobody_can_decide(request, list(request.decisions.all()))
+            if request.undecidable:
+                rows.append(request)
+        return rows
+    return qs
 
 
 def approval_count(user) -> int | None:

@@ -28,7 +28,7 @@ def approval_queue(request):
         "teams": selectors.queue_teams(request.user),
         "stages": [s for s, _ in GATED_STAGES],
         "risk_classes": RiskClass.choices,
-        "scopes": selectors.QUEUE_SCOPES,
+        "scopes": selectors.queue_scopes(request.user),
         "querystring": query_without_page(request),
     }
     return render_htmx(request, "governance/queue.html", "governance/_queue_table.html", context)

@@ -581,3 +581,21 @@ def test_a_version_uploaded_by_an_approver_is_not_theirs_to_decide(
         actor=scientist, version=version, target_stage="Staging", justification="x"
     )
     assert "Nobody can decide" in selectors.nobody_can_decide(request, [])
+
+
+def test_admins_find_the_requests_nobody_can_decide_in_the_queue(
+    scientist, registry_admin, approver, model, ready_version, team
+):
+    orphan = make_model(scientist, name="orphan", team=team)
+    orphan_version = ready(orphan, make_version(scientist, orphan))
+    stuck = open_production(scientist, orphan_version)
+    fine = open_production(scientist, ready_version)  # avery can decide this one
+    url = reverse("governance:queue")
+    page = client_for(registry_admin).get(url, {"scope": "undecidable"}).content.decode()
+    assert "Nobody can decide (assign an approver)" in page
+    assert stuck.get_absolute_url() in page and fine.get_absolute_url() not in page
+    assert "1 request that nobody can decide" in page and "nobody can decide</span>" in page
+    # Not a scope for approvers: they get their own queue.
+    page = client_for(approver).get(url, {"scope": "undecidable"}).content.decode()
+    assert "Nobody can decide (assign" not in page
+    assert fine.get_absolute_url() in page and stuck.get_absolute_url() not in page
