@@ -599,3 +599,19 @@ def test_admins_find_the_requests_nobody_can_decide_in_the_queue(
     page = client_for(approver).get(url, {"scope": "undecidable"}).content.decode()
     assert "Nobody can decide (assign" not in page
     assert fine.get_absolute_url() in page and stuck.get_absolute_url() not in page
+
+
+def test_a_model_wide_approve_permission_counts_only_for_approvers(sam, team, model):
+    """The admin's user and group pages can give the registry-wide approve permission;
+    to a data scientist, or to a team, it decides nothing."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.get(codename=APPROVE, content_type__app_label="registry")
+    sam.user_permissions.add(permission)
+    team.permissions.add(permission)
+    sam = type(sam).objects.get(pk=sam.pk)  # Django caches permissions on the object
+    assert not access.allows(sam, model, "approve")
+    assert not RegisteredModel.objects.restrict(sam, "approve").exists()
+    avery = make_user("avery", access.ROLE_APPROVERS)
+    avery.user_permissions.add(permission)
+    assert access.allows(avery, model, "approve")
