@@ -67,6 +67,8 @@ def model_governance(context, model):
     data = {
         "rights": rights,
         "pending": list(selectors.pending_requests(user, model=model)),
+        # Compliance assigns approvers on models it does not manage (the Access page).
+        "can_see_access": rights["manage"] or (user is not None and access.may_grant_approve(user)),
     }
     if rights["change"]:
         data["risk_form"] = RiskClassForm(initial={"risk_class": model.risk_class})

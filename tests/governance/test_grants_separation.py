@@ -370,6 +370,7 @@ def test_access_page_offers_approve_only_to_admins_and_compliance(
     assert compliance_page.status_code == 200
     page = compliance_page.content.decode()
     assert '<option value="approve"' in page and '<option value="change"' not in page
+    assert url in client_for(cora).get(model.get_absolute_url()).content.decode()
 
 
 def test_access_page_refuses_approve_from_a_manager(scientist, sam, model, audit_count):
