@@ -136,3 +136,32 @@ def _is_last_manager(model, *, user=None, group=None) -> bool:
     groups = [g for g, perms in by_group.items() if codename in perms]
     holds = managers.filter(pk=user.pk).exists() if user is not None else group in groups
     return holds and managers.count() + len(groups) <= 1
+
+
+SYSTEM_DEFAULT_APPROVERS = "system:default-approvers"
+
+
+def default_approvers_missing(registered_model: RegisteredModel, groups) -> list:
+    """Those of `groups` that do not hold approve on the model themselves."""
+    return [g for g in groups if not _holds(registered_model, "approve", group=g)]
+
+
+def default_approvers_assign(*, registered_model: RegisteredModel, groups) -> list[str]:
+    """Grant approve on a model that existed before the default approver groups to those
+    of `groups` that do not hold it yet, by the system (the assign_default_approvers
+    command); one grant.assign event per grant, none if nothing changes. Returns the names
+    of the groups granted."""
+    granted = []
+    with transaction.atomic():
+        RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+        for group in default_approvers_missing(registered_model, groups):
+            access.grant(registered_model, "approve", group=group)  # refuses other groups
+            audit.record(
+                actor=SYSTEM_DEFAULT_APPROVERS,
+                action="grant.assign",
+                target=registered_model,
+                after={"permission": "approve", "to": _subject(None, group)},
+                registered_model_id=registered_model.pk,
+            )
+            granted.append(group.name)
+    return granted

@@ -5,6 +5,8 @@ manages it, with sam, another data scientist who is not in Approvers. Routes: th
 service, the Access page, the Django admin, and grants written straight to the database.
 """
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
@@ -616,3 +618,29 @@ def test_a_model_wide_approve_permission_counts_only_for_approvers(sam, team, mo
     avery = make_user("avery", access.ROLE_APPROVERS)
     avery.user_permissions.add(permission)
     assert access.allows(avery, model, "approve")
+
+
+def test_existing_models_get_the_default_approvers_by_command(
+    scientist, team, model, settings, registry_admin
+):
+    from django.core.management import call_command
+
+    avery = make_user("avery", access.ROLE_APPROVERS)
+    assert not access.allows(avery, model, "approve")  # created before the defaults
+    settings.ATTEST_DEFAULT_APPROVER_GROUPS = [access.ROLE_APPROVERS, access.ROLE_COMPLIANCE]
+    role(access.ROLE_COMPLIANCE)
+    out = io.StringIO()
+    call_command("assign_default_approvers", "--dry-run", stdout=out)
+    assert "fraud-detector: approve to Approvers, Compliance" in out.getvalue()
+    assert not access.allows(avery, model, "approve")
+    events = AuditEvent.objects.count()
+    call_command("assign_default_approvers", stdout=io.StringIO())
+    assert access.allows(avery, model, "approve")
+    new = AuditEvent.objects.filter(pk__gt=0).order_by("-id")[:2]
+    assert AuditEvent.objects.count() == events + 2
+    assert {(e.actor_username, e.action, e.registered_model_id, e.source) for e in new} == {
+        ("system:default-approvers", "grant.assign", model.pk, "cli")
+    }
+    out = io.StringIO()
+    call_command("assign_default_approvers", stdout=out)  # again: nothing changes
+    assert AuditEvent.objects.count() == events + 2 and "0 grant(s) granted." in out.getvalue()
