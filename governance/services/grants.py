@@ -16,6 +16,8 @@ from registry.models import RegisteredModel
 
 def _require_granter(actor, model, action: str):
     """PermissionDenied unless `actor` may grant or revoke `action` on `model`."""
+    if action not in access.ACTIONS:
+        raise ValidationError(f"Unknown permission {action!r}.")
     if action == "approve":
         if not (access.may_grant_approve(actor) and access.allows(actor, model, "view")):
             raise PermissionDenied(
@@ -47,27 +49,26 @@ def grant_assign_check(
     """Every rule of grant_assign without writing (for forms that check before saving, such
     as the admin's): PermissionDenied if `actor` may not grant `action`, ValidationError if
     the grant is refused or already held."""
-    if action not in access.ACTIONS:
-        raise ValidationError(f"Unknown permission {action!r}.")
     _require_granter(actor, registered_model, action)
+    _check_assign(registered_model, action, user=user, group=group)
+
+
+def _check_assign(model, action: str, *, user=None, group=None) -> None:
     _subject(user, group)
     # Refuses write grants to auditors, and approve to anyone but approvers.
     access.validate_grant(action, user=user, group=group)
-    if _holds(registered_model, action, user=user, group=group):
+    if _holds(model, action, user=user, group=group):
         who = user.get_username() if user is not None else f"The group {group.name}"
-        raise ValidationError(
-            f"{who} already holds {action} on {registered_model}: nothing changed."
-        )
+        raise ValidationError(f"{who} already holds {action} on {model}: nothing changed.")
 
 
 def grant_assign(*, actor, registered_model: RegisteredModel, action: str, user=None, group=None):
     """Grant `action` on the model; one grant.assign event. A grant already held is refused
     as "nothing changed" and records nothing."""
+    _require_granter(actor, registered_model, action)
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-        grant_assign_check(
-            actor=actor, registered_model=registered_model, action=action, user=user, group=group
-        )
+        _check_assign(registered_model, action, user=user, group=group)
         access.grant(registered_model, action, user=user, group=group)
         audit.record(
             actor=actor,
@@ -83,29 +84,28 @@ def grant_revoke_check(
 ) -> None:
     """Every rule of grant_revoke without writing: PermissionDenied if `actor` may not
     revoke `action`, ValidationError if nothing is held or it is the last manager."""
-    if action not in access.ACTIONS:
-        raise ValidationError(f"Unknown permission {action!r}.")
     _require_granter(actor, registered_model, action)
+    _check_revoke(registered_model, action, user=user, group=group)
+
+
+def _check_revoke(model, action: str, *, user=None, group=None) -> None:
     _subject(user, group)
-    if not _holds(registered_model, action, user=user, group=group):
+    if not _holds(model, action, user=user, group=group):
         # Nothing to revoke (a stale page, a second click): say so, record nothing.
         who = user.get_username() if user is not None else f"The group {group.name}"
-        raise ValidationError(
-            f"{who} does not hold {action} on {registered_model}: nothing to revoke."
-        )
-    if action == "manage" and _is_last_manager(registered_model, user=user, group=group):
+        raise ValidationError(f"{who} does not hold {action} on {model}: nothing to revoke.")
+    if action == "manage" and _is_last_manager(model, user=user, group=group):
         raise ValidationError(
             "This is the model's last manager; grant manage to someone else first."
         )
 
 
 def grant_revoke(*, actor, registered_model: RegisteredModel, action: str, user=None, group=None):
+    _require_granter(actor, registered_model, action)
     with transaction.atomic():
         # Lock the model so two revokes at once cannot each see the other's manager.
         RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-        grant_revoke_check(
-            actor=actor, registered_model=registered_model, action=action, user=user, group=group
-        )
+        _check_revoke(registered_model, action, user=user, group=group)
         access.revoke(registered_model, action, user=user, group=group)
         audit.record(
             actor=actor,
