@@ -26,9 +26,10 @@ class GrantForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         codenames = [access.codename(a, RegisteredModel) for a in access.ACTIONS]
-        self.fields["permission"].queryset = self.fields["permission"].queryset.filter(
-            codename__in=codenames, content_type__app_label="registry"
-        )
+        if "permission" in self.fields:  # not on the read-only page of an existing grant
+            self.fields["permission"].queryset = self.fields["permission"].queryset.filter(
+                codename__in=codenames, content_type__app_label="registry"
+            )
 
     def clean(self):
         data = super().clean()

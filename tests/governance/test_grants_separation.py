@@ -644,3 +644,15 @@ def test_existing_models_get_the_default_approvers_by_command(
     out = io.StringIO()
     call_command("assign_default_approvers", stdout=out)  # again: nothing changes
     assert AuditEvent.objects.count() == events + 2 and "0 grant(s) granted." in out.getvalue()
+
+
+def test_admin_grant_pages_render(registry_admin, viewer, model):
+    client = client_for(registry_admin)
+    for cls in (RegisteredModelUserObjectPermission, RegisteredModelGroupObjectPermission):
+        assert client.get(admin_url(cls, "changelist")).status_code == 200
+        assert client.get(admin_url(cls, "add")).status_code == 200
+    grant = RegisteredModelUserObjectPermission.objects.get(user=viewer, content_object=model)
+    page = client.get(admin_url(RegisteredModelUserObjectPermission, "change", grant.pk))
+    assert page.status_code == 200  # read-only
+    delete = client.get(admin_url(RegisteredModelUserObjectPermission, "delete", grant.pk))
+    assert delete.status_code == 200
