@@ -656,3 +656,25 @@ def test_admin_grant_pages_render(registry_admin, viewer, model):
     assert page.status_code == 200  # read-only
     delete = client.get(admin_url(RegisteredModelUserObjectPermission, "delete", grant.pk))
     assert delete.status_code == 200
+
+
+def test_a_stale_approve_grant_cannot_move_champion_through_the_mlflow_api(
+    scientist, sam, approver, model, ready_version
+):
+    from governance.tokens import token_create
+    from registry.models import ModelAlias
+
+    request = open_production(scientist, ready_version)
+    decision_record(actor=approver, request=request, outcome="approve", reason="ok")
+    ready_version.refresh_from_db()
+    assert ready_version.stage == Stage.PRODUCTION
+    assign_perm(APPROVE, sam, model)
+    raw = token_create(actor=sam, name="ci", scope="write")[1]
+    response = client_for(None).post(
+        "/api/2.0/mlflow/registered-models/alias",
+        {"name": model.name, "alias": "champion", "version": str(ready_version.version)},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 403, response.content
+    assert not ModelAlias.objects.filter(alias="champion").exists()
