@@ -356,3 +356,14 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+# Groups granted approve on every new model, by the system, when it is created: so every
+# model has someone who can decide its requests from the moment it exists. Only the
+# approver roles can hold approve (governance/access.py); "" assigns approvers by hand.
+ATTEST_DEFAULT_APPROVER_GROUPS = env_list(
+    "ATTEST_DEFAULT_APPROVER_GROUPS", ["Approvers", "Compliance"]
+)
+if not set(ATTEST_DEFAULT_APPROVER_GROUPS) <= {"Approvers", "Compliance"}:
+    raise ImproperlyConfigured(
+        "ATTEST_DEFAULT_APPROVER_GROUPS may only name Approvers and Compliance, not "
+        + ", ".join(sorted(set(ATTEST_DEFAULT_APPROVER_GROUPS) - {"Approvers", "Compliance"}))
+    )

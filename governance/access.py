@@ -32,17 +32,24 @@ ROLES = (ROLE_DATA_SCIENTISTS, ROLE_APPROVERS, ROLE_AUDITORS, ROLE_REGISTRY_ADMI
 ROLE_COMPLIANCE = "Compliance"
 # Groups that say what someone may do, as opposed to teams that own models.
 SYSTEM_GROUPS = (*ROLES, ROLE_COMPLIANCE)
+# The roles whose members may hold approve: a grant of approve counts only while its
+# holder is in one of them (see approve_counts), and is only ever granted to them.
+APPROVER_ROLES = (ROLE_APPROVERS, ROLE_COMPLIANCE)
 
 ACTIONS = ("view", "change", "approve", "manage")
 WRITE_ACTIONS = frozenset({"change", "approve", "manage"})
 
 
 def _group_names(user) -> frozenset[str]:
+    """The user's group names, remembered on the user object until a grant or a group
+    membership changes in this process (roles decide whether approve counts)."""
     cached = getattr(user, "_attest_group_names", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset()
+    if cached is None or cached[0] != _generation:
+        generation = _generation  # read before the query: a change during it invalidates
+        names = frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset()
+        cached = (generation, names)
         user._attest_group_names = cached
-    return cached
+    return cached[1]
 
 
 def is_auditor(user) -> bool:
@@ -57,6 +64,27 @@ def is_registry_admin(user) -> bool:
 
 def has_role(user, role: str) -> bool:
     return user.is_authenticated and role in _group_names(user)
+
+
+def is_approver(user) -> bool:
+    """In Approvers or Compliance now."""
+    return user.is_authenticated and not _group_names(user).isdisjoint(APPROVER_ROLES)
+
+
+def approve_counts(user) -> bool:
+    """Whether an approve grant held by `user` counts: only while they are in an approver
+    role (a data scientist holding an old grant, or someone removed from Approvers, decides
+    nothing). Superusers keep Django's meaning: every permission."""
+    return user.is_superuser or is_approver(user)
+
+
+def may_grant_approve(user) -> bool:
+    """Who assigns approvers: registry admins and Compliance, never a model's managers."""
+    return (
+        user.is_authenticated
+        and not is_auditor(user)
+        and (is_registry_admin(user) or has_role(user, ROLE_COMPLIANCE))
+    )
 
 
 def codename(action: str, model_cls) -> str:
@@ -99,6 +127,8 @@ class RestrictedQuerySet(models.QuerySet):
             return self.none()
         if action in WRITE_ACTIONS and is_auditor(user):
             return self.none()  # auditors are read-only by construction
+        if action == "approve" and not approve_counts(user):
+            return self.none()  # approve counts only for approvers (separation of duties)
         if _model_wide(user, guarded, codenames):
             return self  # a model-wide grant (registry admins, or an explicit global grant)
         return self.filter(
@@ -332,6 +362,8 @@ def rights(user, obj) -> frozenset[str]:
         return frozenset()
     if is_auditor(user):
         return frozenset({"view"})  # auditors are read-only by construction
+    if "approve" in held and not approve_counts(user):
+        held = held - {"approve"}  # a stale approve grant still shows the model, decides nothing
     return frozenset(held | {"view"})
 
 
@@ -429,7 +461,8 @@ def require(user, obj, action: str) -> None:
 
 
 def validate_grant(action: str, *, user=None, group: Group | None = None) -> None:
-    """Refuse write grants to auditors, or to the Auditors group itself."""
+    """Refuse write grants to auditors, or to the Auditors group itself; and approve to
+    anyone outside Approvers and Compliance, or to any group but those two."""
     if action not in ACTIONS:
         raise ValidationError(f"Unknown permission {action!r}.")
     if action not in WRITE_ACTIONS:
@@ -438,6 +471,15 @@ def validate_grant(action: str, *, user=None, group: Group | None = None) -> Non
         raise ValidationError(f"{user} is an auditor; auditors can only be granted view.")
     if group is not None and group.name == ROLE_AUDITORS:
         raise ValidationError("The Auditors group can only be granted view.")
+    if action == "approve":
+        if user is not None and not is_approver(user):
+            raise ValidationError(
+                f"{user} is not in Approvers or Compliance; only approvers can be granted approve."
+            )
+        if group is not None and group.name not in APPROVER_ROLES:
+            raise ValidationError(
+                f"Only the Approvers or Compliance groups can be granted approve, not {group}."
+            )
 
 
 def grant(obj, action: str, *, user=None, group=None) -> None:

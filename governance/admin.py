@@ -80,6 +80,13 @@ class AttestUserAdmin(AuditedAdminMixin, UserAdmin):
     inlines = [AccountExpiryInline]
     list_display = ("username", "email", "is_active", "roles", "expires")
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # A superuser holds every right, approve included: only a superuser makes one.
+            fields += ("is_superuser",)
+        return fields
+
     @admin.display(description="Roles and teams")
     def roles(self, obj):
         return ", ".join(g.name for g in obj.groups.all())
@@ -100,7 +107,14 @@ class AttestUserAdmin(AuditedAdminMixin, UserAdmin):
 
 @admin.register(Group, site=registry_admin_site)
 class AttestGroupAdmin(AuditedAdminMixin, GroupAdmin):
-    pass
+    """Memberships are edited on the user (an audited admin.user.change with the groups
+    before and after). The role groups keep their names: roles are looked up by name."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.name in access.SYSTEM_GROUPS:
+            fields += ("name",)
+        return fields
 
 
 @admin.register(AuditEvent, site=registry_admin_site)

@@ -133,6 +133,11 @@ class RollbackForm(_Form):
 
 
 class GrantForm(_Form):
+    """`grantable` is what the acting user may grant on the model (services.grants.
+    may_grant): approve only for registry admins and Compliance, view/change/manage only
+    for the model's managers. Approve goes only to approvers, which the group list and the
+    service say; the service has the last word."""
+
     id_prefix = "grant"
     user = forms.CharField(
         label="User",
@@ -149,9 +154,42 @@ class GrantForm(_Form):
         help_text="View reads; change uploads and requests; approve decides; manage grants.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, grantable=access.ACTIONS, **kwargs):
         super().__init__(*args, **kwargs)
+        self.grantable = tuple(a for a in access.ACTIONS if a in grantable)
         self.fields["group"].queryset = Group.objects.order_by("name")
+        # Offer only what the user may grant; anything else posted is refused by name.
+        self.fields["permission"].widget.choices = [(a, a.capitalize()) for a in self.grantable]
+        if "approve" in self.grantable:
+            self.fields[
+                "permission"
+            ].help_text += (
+                " Approve goes only to members of Approvers or Compliance, or to those groups."
+            )
+            self.fields["user"].widget.attrs["list"] = "approver-candidates"
+            # The approver roles first, then the groups that cannot hold approve.
+            groups = list(self.fields["group"].queryset)
+            self.fields["group"].widget.choices = [
+                ("", "(none)"),
+                (
+                    "Approver roles (any permission)",
+                    [(g.pk, g.name) for g in groups if g.name in access.APPROVER_ROLES],
+                ),
+                (
+                    "Other groups (not approve)",
+                    [(g.pk, g.name) for g in groups if g.name not in access.APPROVER_ROLES],
+                ),
+            ]
+
+    def clean_permission(self):
+        action = self.cleaned_data["permission"]
+        if action not in self.grantable:
+            raise ValidationError(
+                "Only registry admins and Compliance grant approve."
+                if action == "approve"
+                else "Only the model's managers and registry admins grant that."
+            )
+        return action
 
     def clean_user(self):
         username = self.cleaned_data["user"].strip()

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.db.models.functions import Lower
@@ -123,6 +123,68 @@ def request_gates(request: TransitionRequest, policy: dict | None = None) -> lis
     return evaluate_gates(request.model_version, policy)
 
 
+def possible_deciders(request: TransitionRequest):
+    """The active users who could decide `request` now: holding approve on its model in a
+    way that counts (access.approve_counts: in Approvers or Compliance, or a superuser),
+    not auditors, not its requester nor the version's uploader, not yet decided on it."""
+    from django.contrib.auth import get_user_model
+
+    version = request.model_version
+    model = version.registered_model
+    approve = access.codename("approve", RegisteredModel)
+    app_label = RegisteredModel._meta.app_label
+    granted = get_users_with_perms(model, only_with_perms_in=[approve], with_group_users=True)
+    permission = Permission.objects.filter(codename=approve, content_type__app_label=app_label)
+    model_wide = Q(user_permissions__in=permission) | Q(groups__permissions__in=permission)
+    holders = get_user_model().objects.filter(
+        Q(pk__in=granted.values("pk")) | Q(is_superuser=True) | model_wide
+    )
+    in_role = Q(is_superuser=True) | Q(groups__name__in=access.APPROVER_ROLES)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, pk__in=holders.values("pk"))
+        .filter(pk__in=get_user_model().objects.filter(in_role).values("pk"))
+        .exclude(groups__name=access.ROLE_AUDITORS)
+        .exclude(pk__in=[request.requested_by_id, version.created_by_id])
+        .exclude(pk__in=Decision.objects.filter(request_id=request.pk).values("approver_id"))
+        .order_by("username")
+    )
+
+
+def nobody_can_decide(request: TransitionRequest, decisions: list[Decision]) -> str | None:
+    """Why nobody can bring `request` to a decision (a pending request only), or None:
+    no possible decider at all, too few for the approvals still needed, or a required
+    group of the policy with no possible decider among its members."""
+    if not request.is_pending:
+        return None
+    deciders = list(possible_deciders(request).prefetch_related("groups"))
+    if not deciders:
+        return (
+            "Nobody can decide this request: no approver other than its requester and the "
+            "version's uploader holds approve on this model. A registry admin or Compliance "
+            "must assign an approver."
+        )
+    progress = request_progress(request, decisions)
+    missing = [
+        g
+        for g in progress.missing_groups
+        if not any(g in {x.name for x in u.groups.all()} for u in deciders)
+    ]
+    if missing:
+        return (
+            f"Nobody can decide this request: its policy needs an approval from "
+            f"{', '.join(missing)}, and no member of it who could decide holds approve on "
+            "this model. A registry admin must assign one."
+        )
+    still_needed = progress.needed - progress.approvals
+    if still_needed > len(deciders):
+        return (
+            f"Nobody can complete this request: it needs {still_needed} more approvals "
+            f"and only {len(deciders)} approver(s) can still decide it."
+        )
+    return None
+
+
 # --- The approval queue ---------------------------------------------------------------
 
 
@@ -135,12 +197,30 @@ def _awaiting(queryset, user):
     ).exclude(Exists(decided))
 
 
+UNDECIDABLE = "undecidable"
+UNDECIDABLE_SCAN = 200  # pending requests looked at for that scope, oldest first
+
+
+def queue_scopes(user) -> dict:
+    """The queue's scopes; those who assign approvers also find the requests nobody can
+    decide (they are in nobody's queue)."""
+    if access.may_grant_approve(user):
+        return QUEUE_SCOPES | {UNDECIDABLE: "Nobody can decide (assign an approver)"}
+    return QUEUE_SCOPES
+
+
 def approval_queue(user, *, model="", team="", stage="", risk="", scope=""):
     """Pending requests on models `user` holds approve on (directly or through a group),
-    oldest first; by default only those they can still decide."""
-    qs = TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING)
-    if scope != "all":
-        qs = _awaiting(qs, user)
+    oldest first; by default only those they can still decide. For registry admins and
+    Compliance, scope "undecidable" lists instead the pending requests they can see that
+    nobody can decide (a list, each row's `undecidable` saying why; the oldest
+    UNDECIDABLE_SCAN pending requests are looked at)."""
+    if scope == UNDECIDABLE and access.may_grant_approve(user):
+        qs = TransitionRequest.objects.restrict(user).filter(status=PENDING)
+    else:
+        qs = TransitionRequest.objects.restrict(user, "approve").filter(status=PENDING)
+        if scope != "all":
+            qs = _awaiting(qs, user)
     if model:
         qs = qs.filter(model_version__registered_model__name__icontains=model.strip())
     if team:
@@ -149,13 +229,21 @@ def approval_queue(user, *, model="", team="", stage="", risk="", scope=""):
         qs = qs.filter(target_stage=stage)
     if risk in RiskClass.values:
         qs = qs.filter(model_version__registered_model__risk_class=risk)
-    return (
+    qs = (
         qs.select_related(
             "model_version__registered_model__team", "model_version__created_by", "requested_by"
         )
         .prefetch_related("model_version__artifacts", "model_version__metrics")
         .order_by("created_at", "pk")
     )
+    if scope == UNDECIDABLE and access.may_grant_approve(user):
+        rows = []
+        for request in qs.prefetch_related("decisions")[:UNDECIDABLE_SCAN]:
+            request.undecidable = nobody_can_decide(request, list(request.decisions.all()))
+            if request.undecidable:
+                rows.append(request)
+        return rows
+    return qs
 
 
 def approval_count(user) -> int | None:
@@ -263,6 +351,9 @@ class Holder:
     actions: list[str]
     members: list[str] = field(default_factory=list)
     is_auditor: bool = False
+    # Holds approve but is not an approver role (or a member of one): a grant from before
+    # approve was kept to approvers, which counts for nobody (or only approver members).
+    stale_approve: bool = False
 
     @property
     def subject(self) -> str:
@@ -280,6 +371,9 @@ def model_access(model: RegisteredModel) -> dict:
     auditor_ids = set(
         Group.objects.filter(name=access.ROLE_AUDITORS).values_list("user__id", flat=True)
     )
+    approver_ids = set(
+        Group.objects.filter(name__in=access.APPROVER_ROLES).values_list("user__id", flat=True)
+    )
     direct = sorted(
         (
             Holder(
@@ -288,6 +382,9 @@ def model_access(model: RegisteredModel) -> dict:
                 u.get_username(),
                 _actions(perms),
                 is_auditor=u.pk in auditor_ids,
+                stale_approve=(
+                    "approve" in _actions(perms) and not u.is_superuser and u.pk not in approver_ids
+                ),
             )
             for u, perms in users.items()
         ),
@@ -306,12 +403,30 @@ def model_access(model: RegisteredModel) -> dict:
                 g.name,
                 _actions(perms[g.pk]),
                 members=[u.get_username() for u in g.user_set.all()],
+                stale_approve=(
+                    "approve" in _actions(perms[g.pk]) and g.name not in access.APPROVER_ROLES
+                ),
             )
             for g in groups
         ),
         key=lambda h: h.name.lower(),
     )
     return {"direct": direct, "groups": through}
+
+
+def approver_candidates() -> list[str]:
+    """Usernames of the active users who may be granted approve (Approvers, Compliance;
+    never auditors), for the access page."""
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=access.APPROVER_ROLES)
+        .exclude(groups__name=access.ROLE_AUDITORS)
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
+    )
 
 
 def _active_users():

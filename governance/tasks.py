@@ -3,24 +3,18 @@
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from guardian.shortcuts import get_users_with_perms
 
 from governance.models import TransitionRequest
 from registry.services.jobs import job_finish, job_start
 
 
 def eligible_approvers(request: TransitionRequest) -> list:
-    version = request.model_version
-    users = (
-        get_users_with_perms(
-            version.registered_model,
-            only_with_perms_in=["approve_registeredmodel"],
-            with_group_users=True,
-        )
-        .filter(is_active=True)
-        .exclude(pk__in=[request.requested_by_id, version.created_by_id])
-    )
-    return [u for u in users if u.email]
+    """Who is told about a new request: those who could decide it (selectors.
+    possible_deciders: approvers holding approve on the model, not its requester or
+    uploader), if they have an address."""
+    from governance.selectors import possible_deciders
+
+    return [u for u in possible_deciders(request) if u.email]
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=30)

@@ -257,7 +257,10 @@ def _demo_governance(users: dict) -> None:
 
     admin, approver = users["ada"], users["avery"]
     for model in RegisteredModel.objects.all():
-        grant_assign(actor=admin, registered_model=model, action="approve", user=approver)
+        # Approvers decide every new model's requests (ATTEST_DEFAULT_APPROVER_GROUPS); if
+        # that is switched off, the admin assigns avery, as only an admin may.
+        if not access.allows(approver, model, "approve"):
+            grant_assign(actor=admin, registered_model=model, action="approve", user=approver)
     fraud = RegisteredModel.objects.get(name="fraud-detector")
     credit = RegisteredModel.objects.get(name="credit-scoring")
     model_risk_class_set(

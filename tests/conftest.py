@@ -63,6 +63,13 @@ def client_for(user) -> Client:
 
 
 @pytest.fixture
+def default_approvers(settings):
+    """New models get approve for Approvers and Compliance, as in production (the test
+    settings leave approvers to the fixtures)."""
+    settings.ATTEST_DEFAULT_APPROVER_GROUPS = [access.ROLE_APPROVERS, access.ROLE_COMPLIANCE]
+
+
+@pytest.fixture
 def audit_count():
     """Call to get the number of audit events written since the fixture was created."""
     start = AuditEvent.objects.count()

@@ -44,3 +44,8 @@ else:
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405  (whitenoise looks for it)
+# The suite's fixtures assign approvers per model by hand, and its permission matrices
+# include an approver without a grant on the model; tests of the default assignment (every
+# new model's approve to Approvers and Compliance, the production default) switch it on
+# with the `default_approvers` fixture (tests/conftest.py).
+ATTEST_DEFAULT_APPROVER_GROUPS = []

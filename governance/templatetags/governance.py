@@ -69,6 +69,8 @@ def model_governance(context, model):
     data = {
         "rights": rights,
         "pending": list(selectors.pending_requests(user, model=model)),
+        # Compliance assigns approvers on models it does not manage (the Access page).
+        "can_see_access": rights["manage"] or (user is not None and access.may_grant_approve(user)),
     }
     data["risk_change"] = selectors.pending_risk_request(user, model)
     if rights["change"]:

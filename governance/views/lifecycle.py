@@ -78,6 +78,10 @@ def _render_request(request, transition, *, status=200, **forms):
         "gates": selectors.request_gates(transition, policy),
         "decide_refusal": refusal,
         "can_decide": refusal is None,
+        # The requester and those who assign approvers learn when nobody can decide it.
+        "undecidable": selectors.nobody_can_decide(transition, decisions)
+        if transition.requested_by_id == user.pk or access.may_grant_approve(user)
+        else None,
         "can_comment": selectors.can_comment(user, transition),
         "can_withdraw": transition.is_pending
         and transition.kind == TransitionRequest.Kind.NORMAL
@@ -163,11 +167,17 @@ def request_open(request, name, number):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(
-                request,
-                f"Requested {transition.target_stage} for {version}; "
-                "the model's approvers have been notified.",
-            )
+            undecidable = selectors.nobody_can_decide(transition, [])
+            if undecidable:
+                messages.warning(
+                    request, f"Requested {transition.target_stage} for {version}. {undecidable}"
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Requested {transition.target_stage} for {version}; "
+                    "the model's approvers have been notified.",
+                )
             return redirect(transition)
     context = {
         "model": version.registered_model,

@@ -30,7 +30,7 @@ def approval_queue(request):
         "teams": selectors.queue_teams(request.user),
         "stages": [s for s, _ in GATED_STAGES],
         "risk_classes": RiskClass.choices,
-        "scopes": selectors.QUEUE_SCOPES,
+        "scopes": selectors.queue_scopes(request.user),
         "querystring": query_without_page(request),
         "risk_requests": selectors.risk_requests_awaiting(request.user),
     }

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -25,6 +26,13 @@ def teams_for(user):
     return groups if access.is_registry_admin(user) else groups.filter(user=user)
 
 
+def default_approver_groups() -> list[Group]:
+    """The groups (ATTEST_DEFAULT_APPROVER_GROUPS, by default Approvers and Compliance)
+    granted approve on every new model; ones that do not exist yet are skipped."""
+    names = settings.ATTEST_DEFAULT_APPROVER_GROUPS
+    return list(Group.objects.filter(name__in=names).order_by("name")) if names else []
+
+
 def model_create(
     *, actor, name: str, team: Group, description: str = "", tags: dict | None = None
 ) -> RegisteredModel:
@@ -45,10 +53,13 @@ def model_create(
             access.grant(model, action, user=actor)
         for action in TEAM_ACTIONS:
             access.grant(model, action, group=team)
+        grants = {actor.get_username(): list(CREATOR_ACTIONS), team.name: list(TEAM_ACTIONS)}
+        # Granted by the system, not by the creator: the model has deciders from the start.
+        for group in default_approver_groups():
+            access.grant(model, "approve", group=group)
+            grants[group.name] = ["approve"]
         _refresh_search_text(model)
-        after = model_snapshot(model) | {
-            "grants": {actor.get_username(): list(CREATOR_ACTIONS), team.name: list(TEAM_ACTIONS)}
-        }
+        after = model_snapshot(model) | {"grants": grants}
         audit.record(
             actor=actor,
             action="model.create",

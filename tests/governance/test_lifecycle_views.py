@@ -229,6 +229,7 @@ def test_auditor_is_refused_every_post_even_with_bad_input(auditor, pending, mod
 
 
 def test_requester_cannot_approve_their_own_request(scientist, pending, model, audit_count):
+    scientist.groups.add(access_group(access.ROLE_APPROVERS))  # only approvers hold approve
     access.grant(model, "approve", user=scientist)
     client = client_for(scientist)
     audit_count.reset()
@@ -715,24 +716,39 @@ def test_grant_matrix(users, model):
     assert AuditEvent.objects.latest("id").action == "grant.assign"
 
 
-def test_grant_to_a_group(scientist, model, audit_count):
+def test_grant_to_a_group(scientist, registry_admin, model, audit_count):
+    """A manager shares change with a group; approve goes only to the approver roles, and
+    only from registry admins (issue 13: it used to be any group, from any manager)."""
     group = make_team("Model risk")
-    client = client_for(scientist)
+    url = reverse("governance:model-access", args=[model.name])
+    owner, admin = client_for(scientist), client_for(registry_admin)  # (sign-ins are audited)
     audit_count.reset()
-    response = client.post(
-        reverse("governance:model-access", args=[model.name]),
-        {"group": group.pk, "permission": "approve"},
-    )
+    response = owner.post(url, {"group": group.pk, "permission": "change"})
     assert response.status_code == 302 and audit_count() == 1
     member = make_user("gus", "Model risk")
-    assert access.allows(member, model, "approve")
+    assert access.allows(member, model, "change")
+    response = owner.post(url, {"group": group.pk, "permission": "approve"})
+    assert response.status_code == 400
+    assert b"Only registry admins and Compliance grant approve." in response.content
+    response = admin.post(url, {"group": group.pk, "permission": "approve"})
+    assert response.status_code == 400
+    assert b"Only the Approvers or Compliance groups can be granted approve" in response.content
+    assert 'data-field="group"' in response.content.decode()
+    assert audit_count() == 1 and not access.allows(member, model, "approve")
+    approvers = access_group(access.ROLE_APPROVERS)
+    response = admin.post(url, {"group": approvers.pk, "permission": "approve"})
+    assert response.status_code == 302 and audit_count() == 2
+    assert access.allows(make_user("gil", access.ROLE_APPROVERS), model, "approve")
 
 
-def test_auditor_refused_a_write_grant_sees_why(scientist, auditor, model, audit_count):
+def test_auditor_refused_a_write_grant_sees_why(
+    scientist, registry_admin, auditor, model, audit_count
+):
     url = reverse("governance:model-access", args=[model.name])
-    client = client_for(scientist)
+    client, admin = client_for(scientist), client_for(registry_admin)
     audit_count.reset()
-    response = client.post(url, {"user": "aude", "permission": "approve"})
+    # Approve is the registry admins' to grant (issue 13); an auditor is refused it anyway.
+    response = admin.post(url, {"user": "aude", "permission": "approve"})
     assert response.status_code == 400
     page = response.content.decode()
     assert "aude is an auditor; auditors can only be granted view." in page
@@ -815,9 +831,8 @@ def test_queue_matrix(users, pending):
 
 
 def test_queue_includes_approve_through_a_group(scientist, model, ready_version):
-    reviewers = make_team("Model risk")
-    access.grant(model, "approve", group=reviewers)
-    member = make_user("gus", access.ROLE_APPROVERS, "Model risk")
+    access.grant(model, "approve", group=access_group(access.ROLE_APPROVERS))
+    member = make_user("gus", access.ROLE_APPROVERS)
     request = open_request(scientist, ready_version)
     response = client_for(member).get(reverse("governance:queue"))
     assert request.get_absolute_url().encode() in response.content
@@ -826,6 +841,7 @@ def test_queue_includes_approve_through_a_group(scientist, model, ready_version)
 def test_queue_leaves_out_what_the_user_cannot_decide_unless_asked(
     scientist, approver, pending, model, ready_version
 ):
+    scientist.groups.add(access_group(access.ROLE_APPROVERS))  # only approvers hold approve
     access.grant(model, "approve", user=scientist)
     client = client_for(scientist)
     url = reverse("governance:queue")

@@ -115,8 +115,9 @@ def history(
     approve(approver, open_request(scientist, v2, justification="v2 is better"), "v2 ok")
     review = emergency_rollback(actor=approver, registered_model=model, reason="v2 drifts")
     approve(second_approver, review, "rollback was right")
-    grant_assign(actor=scientist, registered_model=model, action="approve", user=second_approver)
-    grant_revoke(actor=scientist, registered_model=model, action="approve", user=second_approver)
+    # (change, not approve: a model's managers no longer grant approve; issue 13)
+    grant_assign(actor=scientist, registered_model=model, action="change", user=second_approver)
+    grant_revoke(actor=scientist, registered_model=model, action="change", user=second_approver)
     artifact_download_record(actor=viewer, artifact=artifact)
     v1.refresh_from_db()
     v2.refresh_from_db()
@@ -247,8 +248,8 @@ def test_grant_changes_and_downloads(auditor, history, model, viewer):
     doc = build(auditor)
     grants = rows(doc, "grants", "changes")
     assert [(g["Change"], g["Permission"], g["Subject"], g["By"]) for g in grants] == [
-        ("granted", "approve", "user:bea", "dana"),
-        ("revoked", "approve", "user:bea", "dana"),
+        ("granted", "change", "user:bea", "dana"),
+        ("revoked", "change", "user:bea", "dana"),
     ]
     (download,) = rows(doc, "downloads", "downloads")
     artifact = history["v1"].artifacts.get()

@@ -81,7 +81,9 @@ def test_approval_moves_the_stage_atomically(scientist, approver, ready_version,
 
 def test_four_eyes(scientist, approver, ready_version, model):
     from governance import access
+    from tests.factories import make_team
 
+    scientist.groups.add(make_team(access.ROLE_APPROVERS))  # only approvers hold approve
     access.grant(model, "approve", user=scientist)
     request = open_request(scientist, ready_version)
     with pytest.raises(PermissionDenied, match="you opened this request"):
