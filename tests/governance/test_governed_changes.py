@@ -342,8 +342,9 @@ def _decide(actor, change, outcome="approve", reason="reviewed the use case"):
 
 
 def test_the_requester_never_decides(scientist, high, compliance_officer):
-    access.grant(high, "approve", user=scientist)
+    # Only members of Approvers or Compliance can hold approve: join first, then the grant.
     scientist.groups.add(compliance_officer.groups.get(name=access.ROLE_COMPLIANCE))
+    access.grant(high, "approve", user=scientist)
     change = _lower(scientist, high)
     with pytest.raises(PermissionDenied, match="Four-eyes"):
         _decide(scientist, change)
