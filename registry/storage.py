@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from registry import pickles
+
 PICKLE_EXTENSIONS = frozenset(
     {
         ".pkl",
@@ -36,7 +38,6 @@ PICKLE_EXTENSIONS = frozenset(
         ".data",
     }
 )
-_PICKLE_MAGIC = b"\x80"
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+=@-]+")
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,13 @@ def sanitize_path(raw: str, *, keep_dirs: bool = True) -> str:
     return path
 
 
-def needs_pickle_scan(path: str, head: bytes) -> bool:
+def needs_pickle_scan(path: str, head: bytes, *, complete: bool = False) -> bool:
+    """Queue a scan when the name or the first bytes say the file could hold a pickle: a
+    pickle of any protocol (protocols 0 and 1 have no magic bytes: the opcodes are read),
+    a compressed stream or an archive. The scanner then reads the whole file and decides;
+    files an MLmodel names as pickled models are added by the version service."""
     ext = posixpath.splitext(path)[1].lower()
-    return ext in PICKLE_EXTENSIONS or head.startswith(_PICKLE_MAGIC)
+    return ext in PICKLE_EXTENSIONS or pickles.might_need_scan(head, complete=complete)
 
 
 class HashingFile(File):
@@ -134,8 +139,8 @@ class HashingFile(File):
                 raise ArtifactTooLarge(
                     f"{self.name} is larger than the {human_size(self._max_bytes)} limit."
                 )
-            if len(self.head) < 8:
-                self.head = (self.head + data)[:8]
+            if len(self.head) < pickles.SNIFF_BYTES:
+                self.head = (self.head + data)[: pickles.SNIFF_BYTES]
             self._hasher.update(data)
         return data
 
@@ -224,7 +229,9 @@ def store_stream(
         size=wrapped.bytes_read,
         sha256=wrapped.sha256,
         content_type=content_type[:200],
-        needs_scan=needs_pickle_scan(path, wrapped.head),
+        needs_scan=needs_pickle_scan(
+            path, wrapped.head, complete=wrapped.bytes_read <= len(wrapped.head)
+        ),
     )
 
 
