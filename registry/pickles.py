@@ -48,6 +48,10 @@ class ScanError(Exception):
     """The bytes cannot be read to a verdict (corrupt, truncated, over a limit)."""
 
 
+class ScanLimit(ScanError):
+    """A limit was reached: always an error, whatever was read so far."""
+
+
 @dataclass
 class Limits:
     max_bytes: int = 512 * 1024**2  # bytes read out of containers and decompressors
@@ -75,19 +79,19 @@ class _Budget:
     def take_bytes(self, n: int) -> None:
         self.bytes += n
         if self.bytes > self.limits.max_bytes:
-            raise ScanError(
+            raise ScanLimit(
                 f"more than {self.limits.max_bytes} bytes unpacked: stopped (a decompression bomb?)"
             )
 
     def take_member(self) -> None:
         self.members += 1
         if self.members > self.limits.max_members:
-            raise ScanError(f"more than {self.limits.max_members} archive members: stopped")
+            raise ScanLimit(f"more than {self.limits.max_members} archive members: stopped")
 
     def take_opcode(self) -> None:
         self.opcodes += 1
         if self.opcodes > self.limits.max_opcodes:
-            raise ScanError(f"more than {self.limits.max_opcodes} pickle opcodes: stopped")
+            raise ScanLimit(f"more than {self.limits.max_opcodes} pickle opcodes: stopped")
 
 
 class _Counted(io.RawIOBase):
@@ -260,9 +264,9 @@ def looks_like_pickle(head: bytes, *, complete: bool) -> bool:
     except _NotPickle:
         return False
     except _Truncated:  # ran out of bytes: of the head only, or of the whole file
-        return bool(scan.globals_seen) or not complete
-    except ScanError:  # not a pickle after all, unless it imported something first
-        return bool(scan.globals_seen)
+        return bool(scan.globals_seen) or scan.proto or not complete
+    except ScanError:  # not a pickle after all, unless it looked like one or imported
+        return bool(scan.globals_seen) or scan.proto
     return True
 
 
@@ -367,6 +371,7 @@ class _PickleReader:
         self.where = where
         self.findings: list[dict] = []
         self.globals_seen = 0
+        self.proto = False  # the first pickle opened with a PROTO opcode (protocol 2+)
         self._seen: set[tuple[str, str]] = set()
 
     # -- findings
@@ -413,10 +418,12 @@ class _PickleReader:
                 if first:
                     raise _NotPickle
                 raise ScanError(f"byte {reader.pos - 1} is not a pickle opcode")
+            if first and byte == 0x80:
+                self.proto = True
             first = False
             budget.opcodes += 1
             if budget.opcodes > limit:
-                raise ScanError(f"more than {limit} pickle opcodes: stopped")
+                raise ScanLimit(f"more than {limit} pickle opcodes: stopped")
             arg = None if op.arg is None else self._arg(op)
             if byte == 0x2E:  # STOP
                 return
@@ -487,15 +494,24 @@ class _PickleReader:
             return UNKNOWN
         return value
 
+    # The unpickler refuses to pop past the last MARK or an empty stack, before running
+    # anything more; so does this reader (the file is then not a pickle it could load).
+    @staticmethod
+    def _top(stack):
+        if not stack or stack[-1] is MARK:
+            raise ScanError("pickle stack underflow")
+        return stack[-1]
+
     def _pop(self, stack, n=1):
         items = []
         for _ in range(n):
-            items.append(stack.pop() if stack else UNKNOWN)
+            items.append(self._top(stack))
+            stack.pop()
         return items[::-1]
 
     def _pop_mark(self, stack, marks):
         if not marks:
-            return []
+            raise ScanError("pickle opcode without its MARK")
         at = marks.pop()
         items = stack[at:]
         del stack[at:]
@@ -524,26 +540,30 @@ class _PickleReader:
             module, attr = self._pop(stack, 2)
             if isinstance(module, str) and isinstance(attr, str):
                 stack.append(self._import(module, attr))
-            else:
+            elif module is UNKNOWN or attr is UNKNOWN or isinstance(module, _Obj | _Global):
                 stack.append(self._unresolved("a name built at load time"))
+            else:  # a number, bytes, a tuple: the unpickler refuses before importing
+                raise ScanError("STACK_GLOBAL without two names")
             return
         if name in ("EXT1", "EXT2", "EXT4"):
             stack.append(self._import("copyreg", f"<extension {arg}>"))
             return
         if name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            memo[arg] = stack[-1] if stack else UNKNOWN
+            memo[arg] = self._top(stack)
             return
         if name == "MEMOIZE":
-            memo[len(memo)] = stack[-1] if stack else UNKNOWN
+            memo[len(memo)] = self._top(stack)
             return
         if name in ("GET", "BINGET", "LONG_BINGET"):
-            stack.append(memo.get(arg, UNKNOWN))
+            if arg not in memo:
+                raise ScanError("pickle memo value not found")
+            stack.append(memo[arg])
             return
         if name == "DUP":
-            stack.append(stack[-1] if stack else UNKNOWN)
+            stack.append(self._top(stack))
             return
         if name == "POP":
-            if stack and stack[-1] is MARK and marks:
+            if stack and stack[-1] is MARK:
                 self._pop_mark(stack, marks)
             else:
                 self._pop(stack)
@@ -573,7 +593,7 @@ class _PickleReader:
             return
         if name in ("SETITEM", "SETITEMS"):
             items = self._pop(stack, 2) if name == "SETITEM" else self._pop_mark(stack, marks)
-            target = stack[-1] if stack else None
+            target = self._top(stack)
             if isinstance(target, dict):
                 target.update(self._dict(items))
             return
@@ -582,6 +602,7 @@ class _PickleReader:
                 self._pop(stack)
             else:
                 self._pop_mark(stack, marks)
+            self._top(stack)  # the list or set they add to
             return
         if name in ("REDUCE", "NEWOBJ"):
             func, args = self._pop(stack, 2)
@@ -593,7 +614,7 @@ class _PickleReader:
             return
         if name == "BUILD":
             (state,) = self._pop(stack)
-            target = stack[-1] if stack else None
+            target = self._top(stack)
             if isinstance(target, _Obj):
                 target.state = state
                 callable_ = target.callable
@@ -701,7 +722,7 @@ class _Scan:
         if kind is None and seekable and _zip_at_end(raw):
             kind = "zip"
         if kind not in (None, "pickle", "npy") and depth >= self.limits.max_depth:
-            raise ScanError(f"archives nested deeper than {self.limits.max_depth}: stopped")
+            raise ScanLimit(f"archives nested deeper than {self.limits.max_depth}: stopped")
         if kind == "zip":
             self._zip(raw if seekable else reader, where, depth, seekable)
         elif kind == "tar":
@@ -721,11 +742,15 @@ class _Scan:
             if expect_pickle:
                 raise ScanError("should be a pickle here, but is not one") from None
             return
-        except _Truncated:
+        except (_Truncated, ScanError) as exc:
             self.findings += first.findings
-            raise ScanError("the pickle ends before its STOP opcode") from None
-        except ScanError:
-            self.findings += first.findings
+            limit = isinstance(exc, ScanLimit)
+            if not (limit or expect_pickle or first.proto or first.globals_seen):
+                # Opcodes by chance (text, numbers) that the unpickler would refuse before
+                # importing anything: not a pickle.
+                return
+            if isinstance(exc, _Truncated):
+                raise ScanError("the pickle ends before its STOP opcode") from None
             raise
         self.findings += first.findings
         self.pickles += 1
@@ -787,7 +812,7 @@ class _Scan:
         with archive:
             infos = archive.infolist()
             if len(infos) + self.budget.members > self.limits.max_members:
-                raise ScanError(f"more than {self.limits.max_members} archive members: stopped")
+                raise ScanLimit(f"more than {self.limits.max_members} archive members: stopped")
             for info in infos:
                 if info.is_dir():
                     continue
