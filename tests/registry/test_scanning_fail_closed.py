@@ -594,3 +594,60 @@ def test_the_mlflow_api_refuses_a_flagged_artifact(client, scientist, flagged, a
     assert body["error_code"] == "PERMISSION_DENIED"
     assert "flagged by the pickle scan" in body["message"]
     assert audit_count() == before
+
+
+# --- The MLflow route: artifact proxy, then model-versions/create -------------------------
+
+
+def test_the_mlflow_route_flags_the_red_team_files(
+    client, scientist, model, django_capture_on_commit_callbacks
+):
+    """What `mlflow.sklearn.log_model` + `register_model` do: PUT the files through the
+    artifact proxy under a run, then create the version from runs:/<id>/model."""
+    from governance.tokens import token_create
+
+    raw = token_create(actor=scientist, name="t", scope="write")[1]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    run = client.post(
+        "/api/2.0/mlflow/runs/create",
+        {"experiment_id": "0"},
+        content_type="application/json",
+        **auth,
+    ).json()["run"]["info"]["run_id"]
+    files = {
+        "MLmodel": MLMODEL,
+        "model.weights": OS_SYSTEM,
+        "extra/model.pkl": console_push_pickle(),
+        "extra/model.pkl.gz": gzip.compress(OS_SYSTEM),
+        "conda.yaml": b"name: env\ndependencies: [python=3.11]\n",
+    }
+    for path, content in files.items():
+        response = client.put(
+            f"/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/model/{path}",
+            content,
+            content_type="application/octet-stream",
+            **auth,
+        )
+        assert response.status_code == 200, response.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/2.0/mlflow/model-versions/create",
+            {"name": model.name, "source": f"runs:/{run}/model", "run_id": run},
+            content_type="application/json",
+            **auth,
+        )
+    assert response.status_code == 200, response.content
+    version = ModelVersion.objects.get(registered_model=model)
+    assert statuses(version) == {
+        "MLmodel": "not_applicable",
+        "conda.yaml": "not_applicable",
+        "model.weights": "flagged",
+        "extra/model.pkl": "flagged",
+        "extra/model.pkl.gz": "flagged",
+    }
+    classify(model)
+    with pytest.raises(ValidationError, match="Artifacts scanned clean"):
+        transition_request_open(
+            actor=scientist, version=version, target_stage="Staging", justification="ship it"
+        )
