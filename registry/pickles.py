@@ -766,10 +766,10 @@ class _Scan:
             self.findings += more.findings
             self.pickles += 1
 
-    def _member(self, raw, where: str, depth: int, seekable=False) -> None:
+    def _member(self, raw, where: str, depth: int, *, expect_pickle=False) -> None:
         self.budget.take_member()
         try:
-            self.stream(raw, where, depth + 1, seekable=seekable)
+            self.stream(raw, where, depth + 1, expect_pickle=expect_pickle)
         except ScanError as exc:
             self.error(where, str(exc))
 
@@ -822,8 +822,12 @@ class _Scan:
                 except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
                     self.error(name, f"cannot be opened: {exc}")
                     continue
+                # torch.load unpickles <dir>/data.pkl of a zip by its name.
+                torch_pickle = info.filename.rsplit("/", 1)[-1] == "data.pkl"
                 with handle:
-                    self._member(_Counted(handle, self.budget), name, depth)
+                    self._member(
+                        _Counted(handle, self.budget), name, depth, expect_pickle=torch_pickle
+                    )
 
     def _tar(self, reader: _Peek, where: str, depth: int) -> None:
         try:

@@ -21,10 +21,11 @@ def scan_version_artifacts(self, job_id: int) -> dict:
         return {"skipped": "job not found"}
     everything = list(Artifact.objects.filter(model_version_id=job.model_version_id).order_by("pk"))
     named = mlmodel_pickled_paths((a.path, a.storage_name) for a in everything)
+    rescan = isinstance(job.result, dict) and job.result.get("rescan")
     artifacts = [
         a
         for a in everything
-        if a.scan_status != Artifact.ScanStatus.NOT_APPLICABLE or a.path in named
+        if rescan or a.scan_status != Artifact.ScanStatus.NOT_APPLICABLE or a.path in named
     ]
     counts = {"clean": 0, "flagged": 0, "error": 0, "not_applicable": 0}
     for index, artifact in enumerate(artifacts, start=1):

@@ -651,3 +651,47 @@ def test_the_mlflow_route_flags_the_red_team_files(
         transition_request_open(
             actor=scientist, version=version, target_stage="Staging", justification="ship it"
         )
+
+
+# --- Rows an older scanner left behind ----------------------------------------------------
+
+
+def test_rescan_artifacts_re_reads_every_file_and_is_audited(
+    client, model, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    version = upload(
+        client,
+        model,
+        {"model.weights": OS_SYSTEM, "model.pkl": console_push_pickle(), "a.json": b"{}"},
+        django_capture_on_commit_callbacks,
+    )
+    # What the old scanner recorded for the red team's files.
+    version.artifacts.filter(path="model.weights").update(
+        scan_status="not_applicable", scan_findings=[]
+    )
+    version.artifacts.filter(path="model.pkl").update(
+        scan_status="clean",
+        scan_findings=[{"module": "code", "name": "InteractiveConsole.push", "safety": "x"}],
+    )
+    last = AuditEvent.objects.latest("id").pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("rescan_artifacts", "--model", model.name, stdout=io.StringIO())
+
+    assert statuses(version) == {
+        "model.weights": "flagged",
+        "model.pkl": "flagged",
+        "a.json": "not_applicable",
+    }
+    actions = list(
+        AuditEvent.objects.filter(pk__gt=last)
+        .order_by("id")
+        .values_list("action", "actor_username")
+    )
+    assert actions == [
+        ("version.rescan", "cli:rescan_artifacts"),
+        ("artifact.scan", "system:scanner"),
+        ("artifact.scan", "system:scanner"),
+    ]
