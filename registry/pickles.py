@@ -375,7 +375,12 @@ class _PickleReader:
         self._seen: set[tuple[str, str]] = set()
 
     # -- findings
-    def _import(self, module: str, name: str) -> _Global:
+    def _import(self, module: str, name: str, *, resolved: bool = True) -> _Global:
+        if resolved and not all(part.isidentifier() for part in module.split(".")):
+            # Text such as "channels:\n- conda-forge\n" reads as GLOBAL; a module name
+            # that is not a dotted identifier cannot be imported, so the unpickler stops
+            # there having run nothing. Not a pickle (unless it imported something before).
+            raise ScanError(f"a global from {module[:60]!r}, which is not a module name")
         self.globals_seen += 1
         if not _rule_allows(self.rules, module, name) and (module, name) not in self._seen:
             self._seen.add((module, name))
@@ -390,7 +395,7 @@ class _PickleReader:
         return _Global(module, name)
 
     def _unresolved(self, why: str) -> _Global:
-        return self._import("?", f"<{why}>")
+        return self._import("?", f"<{why}>", resolved=False)
 
     # -- reading
     def read_one(self) -> None:

@@ -194,3 +194,24 @@ def test_joblib_object_arrays_are_scanned():
 def test_the_opcode_limit_stops_a_long_pickle():
     result = verdict(b"\x80\x04" + b"N0" * 5000 + b".", max_opcodes=1000)
     assert result.status == "error" and "opcodes" in result.findings[0]["error"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"channels:\n- conda-forge\ndependencies:\n- python=3.11.9\n",  # mlflow's conda.yaml
+        b"artifact_path: model\nflavors:\n  python_function: {}\n",  # an MLmodel
+        b"cloudpickle==3.0.0\nnumpy==2.1.0\nscikit-learn==1.5.2\n",  # requirements.txt
+        b"little",  # torch's byteorder file
+        b"3\n",
+    ],
+)
+def test_text_that_happens_to_read_as_opcodes_is_not_a_pickle(text):
+    """'c' is GLOBAL and 'a' APPEND: the unpickler stops at a module name that cannot be
+    imported, or at an empty stack, before running anything."""
+    assert verdict(text).status == "not_applicable"
+
+
+def test_an_importable_module_with_a_junk_name_is_still_flagged():
+    # Importing `os` runs its module code even if the attribute then fails.
+    assert verdict(b"cos\n- not a name\n").status == "flagged"
