@@ -37,6 +37,13 @@ def scan_badge(artifact):
     return SCAN_CLASSES.get(status, "badge-muted"), artifact.get_scan_status_display()
 
 
+@register.filter
+def download_needs_confirmation(artifact) -> bool:
+    from registry.services.artifacts import needs_download_confirmation
+
+    return needs_download_confirmation(artifact)
+
+
 @register.filter(name="markdown")
 def markdown_filter(text):
     return mark_safe(render_markdown(text))  # noqa: S308  (sanitised by nh3)

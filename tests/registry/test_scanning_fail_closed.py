@@ -504,6 +504,7 @@ def test_the_panel_never_shows_green_beside_a_finding(
     html = panel.content.decode()
     assert "Pickle scan · Flagged" in html
     assert "badge-ok" not in html
+    assert html.count(" download>") == 1  # config.json only; evil.pkl leads to a confirmation
     job = Job.objects.get(model_version_id=version.pk)
     assert job.status == Job.Status.SUCCEEDED and job.outcome == "flagged"
 
@@ -520,6 +521,7 @@ def test_a_legacy_clean_verdict_with_findings_is_not_shown_clean_and_blocks(
         reverse("registry:artifact-panel", args=[model.name, version.version])
     ).content.decode()
     assert "Re-scan needed" in html and ">Clean<" not in html
+    assert "Download…" in html and " download>" not in html  # leads to the confirmation
     gate = scan_gate(version)
     assert not gate.passed and "re-scan" in gate.reason
 
