@@ -186,7 +186,7 @@ except _pickle_allowlist.AllowListError as _exc:
 ATTEST_SCAN_MAX_BYTES = env_int("ATTEST_SCAN_MAX_BYTES", 512 * 1024**2)
 ATTEST_SCAN_MAX_MEMBERS = env_int("ATTEST_SCAN_MAX_MEMBERS", 10_000)
 ATTEST_SCAN_MAX_DEPTH = env_int("ATTEST_SCAN_MAX_DEPTH", 4)
-ATTEST_SCAN_MAX_OPCODES = env_int("ATTEST_SCAN_MAX_OPCODES", 3_000_000)
+ATTEST_SCAN_MAX_OPCODES = env_int("ATTEST_SCAN_MAX_OPCODES", 5_000_000)
 for _name in ("BYTES", "MEMBERS", "DEPTH", "OPCODES"):
     if globals()[f"ATTEST_SCAN_MAX_{_name}"] < 1:
         raise ImproperlyConfigured(f"ATTEST_SCAN_MAX_{_name} must be at least 1.")

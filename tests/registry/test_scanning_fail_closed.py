@@ -697,3 +697,19 @@ def test_rescan_artifacts_re_reads_every_file_and_is_audited(
         ("artifact.scan", "system:scanner"),
         ("artifact.scan", "system:scanner"),
     ]
+
+
+def test_a_long_harmless_prefix_does_not_hide_the_import_from_the_upload_check(
+    client, model, django_capture_on_commit_callbacks
+):
+    """The upload looks at the first 64 KiB only: opcodes that run on past them, or a bytes
+    value longer than them, still mark the file for the full scan."""
+    padded = b"N0" * 50_000 + OS_SYSTEM
+    big_bytes = b"\x80\x04B" + (100_000).to_bytes(4, "little") + bytes(100_000) + b"0" + OS_SYSTEM
+    version = upload(
+        client,
+        model,
+        {"weights.dat1": padded, "weights.dat2": big_bytes},
+        django_capture_on_commit_callbacks,
+    )
+    assert statuses(version) == {"weights.dat1": "flagged", "weights.dat2": "flagged"}
