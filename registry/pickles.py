@@ -724,8 +724,11 @@ class _Scan:
         reader = _Peek(raw)
         head = reader.peek(SNIFF_BYTES)
         kind = sniff(head, complete=len(head) < SNIFF_BYTES)
-        if kind is None and seekable and _zip_at_end(raw):
-            kind = "zip"
+        # zipfile (and so any loader built on it) finds an archive by its end: a file that
+        # starts as something else and ends as a zip is both, and both are scanned.
+        zip_too = seekable and kind != "zip" and _zip_at_end(raw)
+        if kind is None and zip_too:
+            kind, zip_too = "zip", False
         if kind not in (None, "pickle", "npy") and depth >= self.limits.max_depth:
             raise ScanLimit(f"archives nested deeper than {self.limits.max_depth}: stopped")
         if kind == "zip":
@@ -738,6 +741,8 @@ class _Scan:
             self._npy(reader, where, depth)
         elif kind == "pickle" or expect_pickle:
             self._pickles(reader, where, expect_pickle)
+        if zip_too:
+            self._zip(raw, where, depth, True)
 
     def _pickles(self, reader: _Peek, where: str, expect_pickle: bool) -> None:
         first = _PickleReader(reader, rules=self.rules, budget=self.budget, where=where)

@@ -10,6 +10,7 @@ import pickle
 import struct
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -215,3 +216,15 @@ def test_text_that_happens_to_read_as_opcodes_is_not_a_pickle(text):
 def test_an_importable_module_with_a_junk_name_is_still_flagged():
     # Importing `os` runs its module code even if the attribute then fails.
     assert verdict(b"cos\n- not a name\n").status == "flagged"
+
+
+def test_a_pickle_that_ends_as_a_zip_is_scanned_as_both():
+    """zipfile finds an archive from its end: harmless pickle first, hostile zip after."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02cos\nsystem\n(S'x'\ntR.")
+    polyglot = pickle.dumps({"a": 1}, protocol=2) + out.getvalue()
+    assert zipfile.is_zipfile(io.BytesIO(polyglot))
+    result = verdict(polyglot)
+    assert result.status == "flagged"
+    assert result.findings[0]["member"] == "archive/data.pkl"

@@ -713,3 +713,13 @@ def test_a_long_harmless_prefix_does_not_hide_the_import_from_the_upload_check(
         django_capture_on_commit_callbacks,
     )
     assert statuses(version) == {"weights.dat1": "flagged", "weights.dat2": "flagged"}
+
+
+def test_a_text_file_that_ends_as_a_zip_is_scanned(
+    client, model, django_capture_on_commit_callbacks
+):
+    """zipfile finds an archive by its end record: text first, a hostile zip after."""
+    polyglot = b"# Model notes\n" * 10_000 + _zip({"archive/data.pkl": b"\x80\x02" + OS_SYSTEM})
+    assert zipfile.is_zipfile(io.BytesIO(polyglot))
+    version = upload(client, model, {"NOTES.md": polyglot}, django_capture_on_commit_callbacks)
+    assert statuses(version) == {"NOTES.md": "flagged"}
