@@ -465,14 +465,66 @@ def parse_rules(entries) -> tuple[Rule, ...]:
     return tuple(parse_rule(e) for e in entries)
 
 
+_NEVER_BY_MODULE: dict[str, tuple[str, ...]] = {}
+for _module, _name in NEVER:
+    _NEVER_BY_MODULE[_module] = (*_NEVER_BY_MODULE.get(_module, ()), _name)
+
+
+def _prefixes(module: str):
+    """ "a.b.c" -> "a", "a.b", "a.b.c"."""
+    at = module.find(".")
+    while at != -1:
+        yield module[:at]
+        at = module.find(".", at + 1)
+    yield module
+
+
 def is_never(module: str, name: str) -> bool:
-    if name.split(".")[0] in NEVER_NAMES or name.split(".")[-1] in NEVER_NAMES:
+    """Is (module, name) on NEVER, in a NEVER module or one under it, or named like a
+    NEVER_NAMES class wherever it is re-exported?"""
+    first = name.split(".", 1)[0]
+    if first in NEVER_NAMES or name.rsplit(".", 1)[-1] in NEVER_NAMES:
         return True
-    for never_module, never_name in NEVER:
-        in_module = module == never_module or module.startswith(never_module + ".")
-        if in_module and (never_name == "*" or fnmatchcase(name.split(".")[0], never_name)):
+    for prefix in _prefixes(module):
+        names = _NEVER_BY_MODULE.get(prefix)
+        if names and any(n == "*" or fnmatchcase(first, n) for n in names):
             return True
     return False
+
+
+class AllowList:
+    """Rules indexed by module, so checking a global costs a few dict lookups however long
+    the list; decisions are remembered (a pickle may import the same name a million times)."""
+
+    CACHE_SIZE = 100_000
+
+    def __init__(self, rules: tuple[Rule, ...]):
+        self.rules = rules
+        self._exact: dict[str, list[Rule]] = {}
+        self._deep: dict[str, list[Rule]] = {}
+        for rule in rules:
+            (self._deep if rule.deep else self._exact).setdefault(rule.module, []).append(rule)
+        self._cache: dict[tuple[str, str], bool] = {}
+
+    def __len__(self):
+        return len(self.rules)
+
+    def allows(self, module: str, name: str) -> bool:
+        key = (module, name)
+        known = self._cache.get(key)
+        if known is not None:
+            return known
+        allowed = not is_never(module, name) and (
+            any(r.matches(module, name) for r in self._exact.get(module, ()))
+            or any(
+                r.matches(module, name)
+                for prefix in _prefixes(module)
+                for r in self._deep.get(prefix, ())
+            )
+        )
+        if len(self._cache) < self.CACHE_SIZE:
+            self._cache[key] = allowed
+        return allowed
 
 
 def parse_entries(entries) -> tuple[str, ...]:
@@ -482,12 +534,12 @@ def parse_entries(entries) -> tuple[str, ...]:
     return cleaned
 
 
-_compiled: dict[tuple[str, ...], tuple[Rule, ...]] = {}
+_compiled: dict[tuple[str, ...], AllowList] = {}
 
 
-def rules_for(extra: tuple[str, ...] = ()) -> tuple[Rule, ...]:
+def rules_for(extra: tuple[str, ...] = ()) -> AllowList:
     """The defaults plus `extra` (the setting), parsed once per distinct setting."""
     key = tuple(extra)
     if key not in _compiled:
-        _compiled[key] = parse_rules(DEFAULT_ALLOWED + key)
+        _compiled[key] = AllowList(parse_rules(DEFAULT_ALLOWED + key))
     return _compiled[key]

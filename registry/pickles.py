@@ -29,7 +29,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from registry.pickle_allowlist import Rule, is_never
+from registry.pickle_allowlist import AllowList, is_never
 
 SNIFF_BYTES = 64 * 1024
 _MAX_NAME = 1024  # a module or attribute name longer than this cannot be resolved
@@ -258,7 +258,7 @@ def might_need_scan(head: bytes, *, complete: bool) -> bool:
 def looks_like_pickle(head: bytes, *, complete: bool) -> bool:
     """Do these bytes read as pickle opcodes from the first byte: to a STOP, to the end of
     an incomplete head, or far enough to import something?"""
-    scan = _PickleReader(_Peek(io.BytesIO(head)), rules=(), budget=_Budget(Limits()))
+    scan = _PickleReader(_Peek(io.BytesIO(head)), rules=_NOTHING_ALLOWED, budget=_Budget(Limits()))
     try:
         scan.read_one()
     except _NotPickle:
@@ -357,14 +357,14 @@ _PLAIN_PUSH = frozenset(
 )
 
 
-def _rule_allows(rules, module: str, name: str) -> bool:
-    return not is_never(module, name) and any(r.matches(module, name) for r in rules)
+_NOTHING_ALLOWED = AllowList(())
+MAX_FINDINGS = 100  # listed per artifact; the rest are counted
 
 
 class _PickleReader:
     """Reads pickles from a _Peek, recording the globals they import."""
 
-    def __init__(self, reader: _Peek, *, rules: tuple[Rule, ...], budget: _Budget, where=""):
+    def __init__(self, reader: _Peek, *, rules: AllowList, budget: _Budget, where=""):
         self.reader = reader
         self.rules = rules
         self.budget = budget
@@ -382,7 +382,7 @@ class _PickleReader:
             # there having run nothing. Not a pickle (unless it imported something before).
             raise ScanError(f"a global from {module[:60]!r}, which is not a module name")
         self.globals_seen += 1
-        if not _rule_allows(self.rules, module, name) and (module, name) not in self._seen:
+        if not self.rules.allows(module, name) and (module, name) not in self._seen:
             self._seen.add((module, name))
             finding = {
                 "module": module,
@@ -900,9 +900,13 @@ def scan_stream(raw, *, rules, limits: Limits, expect_pickle=False, seekable=Fal
     except (OSError, EOFError, zlib.error, lzma.LZMAError, tarfile.TarError) as exc:
         scan.error("", f"cannot be read: {exc}")
     if scan.findings:
-        return Verdict("flagged", scan.findings + scan.errors)
+        listed = scan.findings[:MAX_FINDINGS]
+        if len(scan.findings) > MAX_FINDINGS:
+            more = len(scan.findings) - MAX_FINDINGS
+            listed.append({"error": f"and {more} more globals outside the allow-list"})
+        return Verdict("flagged", listed + scan.errors[:MAX_FINDINGS])
     if scan.errors:
-        return Verdict("error", scan.errors)
+        return Verdict("error", scan.errors[:MAX_FINDINGS])
     if scan.pickles:
         return Verdict("clean", [])
     return Verdict("not_applicable", [])

@@ -228,3 +228,20 @@ def test_a_pickle_that_ends_as_a_zip_is_scanned_as_both():
     result = verdict(polyglot)
     assert result.status == "flagged"
     assert result.findings[0]["member"] == "archive/data.pkl"
+
+
+def test_a_million_imports_are_quick_and_the_findings_stay_short():
+    """Checking a global is a few lookups, remembered; the findings list is capped, so a
+    pickle of endless distinct imports cannot bloat the artifact row or its audit event."""
+    import time
+
+    same = b"\x80\x04" + (b"ccollections\nOrderedDict\n0" * 300_000) + b"N."
+    started = time.monotonic()
+    assert verdict(same).status == "clean"
+    assert time.monotonic() - started < 10
+
+    distinct = b"".join(b"cmod%d\nname\n0" % i for i in range(5_000)) + b"N."
+    result = verdict(distinct)
+    assert result.status == "flagged"
+    assert len(result.findings) == 101
+    assert result.findings[-1] == {"error": "and 4900 more globals outside the allow-list"}
