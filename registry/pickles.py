@@ -358,6 +358,7 @@ _PLAIN_PUSH = frozenset(
 
 
 _NOTHING_ALLOWED = AllowList(())
+_NAME_CHARS = re.compile(rb"^[A-Za-z0-9_.\x80-\xff]*$")
 MAX_FINDINGS = 100  # listed per artifact; the rest are counted
 
 
@@ -440,6 +441,8 @@ class _PickleReader:
             module = self.reader.readline(_MAX_NAME)
             attr = self.reader.readline(_MAX_NAME) if module.endswith(b"\n") else b""
             if not module.endswith(b"\n") or not attr.endswith(b"\n"):
+                if len(module) >= _MAX_NAME and not _NAME_CHARS.match(module):
+                    raise ScanError("a GLOBAL whose module is not a module name")
                 if len(module) >= _MAX_NAME or len(attr) >= _MAX_NAME:
                     return self._unresolved("a name too long to read")
                 raise _Truncated

@@ -245,3 +245,9 @@ def test_a_million_imports_are_quick_and_the_findings_stay_short():
     assert result.status == "flagged"
     assert len(result.findings) == 101
     assert result.findings[-1] == {"error": "and 4900 more globals outside the allow-list"}
+
+
+def test_a_long_first_line_is_text_unless_it_could_be_a_module_name():
+    csv = b"c" + b"olumn_a,column_b," * 100 + b"\n1,2\n"
+    assert verdict(csv).status == "not_applicable"
+    assert verdict(b"c" + b"a" * 2000 + b"\nx\n)R.").status == "flagged"
