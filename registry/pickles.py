@@ -35,6 +35,7 @@ SNIFF_BYTES = 64 * 1024
 _MAX_NAME = 1024  # a module or attribute name longer than this cannot be resolved
 _MAX_VALUE = 256  # strings kept on the symbolic stack (names are short)
 _MAX_ITEMS = 64  # tuple / dict entries kept (joblib's array state is a handful)
+_MAX_LINE = 64 * 1024  # a text argument longer than this is stepped over, not kept
 
 _GZIP = b"\x1f\x8b"
 _XZ = b"\xfd7zXZ\x00"
@@ -470,11 +471,22 @@ class _PickleReader:
         if op.arg is None:
             return None
         if op.arg.n == pickletools.UP_TO_NEWLINE:
-            line = self.reader.readline(1024 * 1024)
+            line = self.reader.readline(_MAX_LINE)
             if not line.endswith(b"\n"):
-                if len(line) >= 1024 * 1024:
-                    raise ScanError(f"a {name} argument longer than 1 MB")
-                raise _Truncated
+                if len(line) < _MAX_LINE:
+                    raise _Truncated
+                while not line.endswith(b"\n"):  # the unpickler reads any length: so do we
+                    line = self.reader.readline(_MAX_LINE)
+                    if not line:
+                        raise _Truncated
+                if name in ("PUT", "GET"):
+                    raise ScanError(f"a {name} index longer than {_MAX_LINE} bytes")
+                return UNKNOWN
+            if name in ("PUT", "GET"):  # parsed as the unpickler parses them
+                try:
+                    return int(line)
+                except ValueError:
+                    raise ScanError(f"{name} with an index that is not a number") from None
             data = io.BytesIO(line)
         elif op.arg.n >= 0:
             data = self.reader.read(op.arg.n)
@@ -494,10 +506,13 @@ class _PickleReader:
             data = self.reader
         try:
             value = op.arg.reader(data)
-        except Exception as exc:
+        except Exception:
             if not self.reader.peek(1):
                 raise _Truncated from None
-            raise ScanError(f"{name} has an unreadable argument: {exc}") from exc
+            # pickletools is stricter than the unpickler about some values (INT "0x10",
+            # "1L"): the value does not matter here, so read on rather than stop, which
+            # could hide an import that follows.
+            return UNKNOWN
         if isinstance(value, str) and len(value) > _MAX_VALUE:
             return UNKNOWN
         return value

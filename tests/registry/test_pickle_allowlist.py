@@ -251,3 +251,17 @@ def test_a_long_first_line_is_text_unless_it_could_be_a_module_name():
     csv = b"c" + b"olumn_a,column_b," * 100 + b"\n1,2\n"
     assert verdict(csv).status == "not_applicable"
     assert verdict(b"c" + b"a" * 2000 + b"\nx\n)R.").status == "flagged"
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"I0x10\n0",  # the unpickler's INT takes hex; pickletools' reader does not
+        b"I1L\n0",
+        b"F1e400x\n0",
+        b"S'" + b"x" * 2_000_000 + b"'\n0",  # a text argument longer than any line limit
+        b"Vsnow\\u2603\n0",
+    ],
+)
+def test_values_the_reader_finds_odd_do_not_hide_the_import_after_them(prefix):
+    assert verdict(prefix + b"cos\nsystem\n(S'x'\ntR.").status == "flagged"
