@@ -12,6 +12,7 @@ from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from registry import pickle_allowlist as _pickle_allowlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ATTEST_VAR_DIR", str(BASE_DIR / "var")))
@@ -184,6 +185,26 @@ ARTIFACT_MAX_BYTES = env_int("ARTIFACT_MAX_BYTES", 2 * 1024**3)
 # Uploads larger than this go to a temporary file on disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_HANDLERS = ["registry.uploads.SizeLimitedUploadHandler"]
+
+# --- Pickle scanning (docs/architecture.md, "Pickle scanning") ----------------------------
+# Globals a pickle may import and still scan clean, beyond the built-in allow-list:
+# comma-separated `module.name`, `module.*` or `package.**.Name*`. Entries that would let
+# a code-running global through (builtins.eval, os.*, ...) are refused here, at start-up.
+try:
+    ATTEST_SCAN_ALLOWED_GLOBALS = list(
+        _pickle_allowlist.parse_entries(env_list("ATTEST_SCAN_ALLOWED_GLOBALS", []))
+    )
+except _pickle_allowlist.AllowListError as _exc:
+    raise ImproperlyConfigured(f"ATTEST_SCAN_ALLOWED_GLOBALS: {_exc}") from None
+# Limits per artifact: bytes unpacked from archives and compressed streams, archive
+# members, archives nested in archives, pickle opcodes read. Over a limit: scan "error".
+ATTEST_SCAN_MAX_BYTES = env_int("ATTEST_SCAN_MAX_BYTES", 512 * 1024**2)
+ATTEST_SCAN_MAX_MEMBERS = env_int("ATTEST_SCAN_MAX_MEMBERS", 10_000)
+ATTEST_SCAN_MAX_DEPTH = env_int("ATTEST_SCAN_MAX_DEPTH", 4)
+ATTEST_SCAN_MAX_OPCODES = env_int("ATTEST_SCAN_MAX_OPCODES", 5_000_000)
+for _name in ("BYTES", "MEMBERS", "DEPTH", "OPCODES"):
+    if globals()[f"ATTEST_SCAN_MAX_{_name}"] < 1:
+        raise ImproperlyConfigured(f"ATTEST_SCAN_MAX_{_name} must be at least 1.")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # --- Background work -------------------------------------------------------------------

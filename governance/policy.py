@@ -109,6 +109,12 @@ def effective_policy(request, *, policies: dict | None = None) -> dict:
     return merge_policies(request.policy, policy_snapshot(policy))
 
 
+def _scan_label(artifact) -> str:
+    if artifact.scan_status == "clean":
+        return "clean verdict with findings: re-scan it"
+    return artifact.get_scan_status_display().lower()
+
+
 def evaluate_gates(version, snapshot: dict) -> list[Gate]:
     artifacts = list(version.artifacts.all())
     unhashed = [a.path for a in artifacts if len(a.sha256) != 64]
@@ -125,10 +131,14 @@ def evaluate_gates(version, snapshot: dict) -> list[Gate]:
             ),
         )
     ]
+    # Only "clean" with nothing found, or "not a pickle", passes: flagged, scan failed and
+    # pending block, and so does a "clean" left by an older scanner that listed findings.
     not_clean = [
-        f"{a.path} ({a.get_scan_status_display().lower()})"
+        f"{a.path} ({_scan_label(a)})"
         for a in artifacts
-        if a.scan_status not in ("clean", "not_applicable")
+        if not (
+            a.scan_status == "not_applicable" or (a.scan_status == "clean" and not a.scan_findings)
+        )
     ]
     gates.append(
         Gate(

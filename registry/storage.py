@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from registry import pickles
+
 PICKLE_EXTENSIONS = frozenset(
     {
         ".pkl",
@@ -36,7 +38,6 @@ PICKLE_EXTENSIONS = frozenset(
         ".data",
     }
 )
-_PICKLE_MAGIC = b"\x80"
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+=@-]+")
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,19 @@ def sanitize_path(raw: str, *, keep_dirs: bool = True) -> str:
     return path
 
 
-def needs_pickle_scan(path: str, head: bytes) -> bool:
+ZIP_TAIL_BYTES = 65_536 + 22
+
+
+def needs_pickle_scan(path: str, head: bytes, *, complete: bool = False, tail: bytes = b"") -> bool:
+    """Queue a scan when the name or the first bytes say the file could hold a pickle: a
+    pickle of any protocol (protocols 0 and 1 have no magic bytes: the opcodes are read),
+    a compressed stream or an archive; or when its last bytes hold a zip's end record.
+    The scanner then reads the whole file and decides; files an MLmodel names as pickled
+    models are added by the version service."""
     ext = posixpath.splitext(path)[1].lower()
-    return ext in PICKLE_EXTENSIONS or head.startswith(_PICKLE_MAGIC)
+    if ext in PICKLE_EXTENSIONS or b"PK\x05\x06" in tail:  # a zip's end: zipfile opens it
+        return True
+    return pickles.might_need_scan(head, complete=complete)
 
 
 class HashingFile(File):
@@ -121,6 +132,7 @@ class HashingFile(File):
         self._hasher = hashlib.sha256()
         self.bytes_read = 0
         self.head = b""
+        self.tail = b""  # a zip's end record sits in the last 64 KiB + 22 bytes
 
     @property
     def size(self):  # storage backends may ask; the true size is known only after reading
@@ -134,8 +146,9 @@ class HashingFile(File):
                 raise ArtifactTooLarge(
                     f"{self.name} is larger than the {human_size(self._max_bytes)} limit."
                 )
-            if len(self.head) < 8:
-                self.head = (self.head + data)[:8]
+            if len(self.head) < pickles.SNIFF_BYTES:
+                self.head = (self.head + data)[: pickles.SNIFF_BYTES]
+            self.tail = (self.tail[-ZIP_TAIL_BYTES:] + data[-ZIP_TAIL_BYTES:])[-ZIP_TAIL_BYTES:]
             self._hasher.update(data)
         return data
 
@@ -224,7 +237,12 @@ def store_stream(
         size=wrapped.bytes_read,
         sha256=wrapped.sha256,
         content_type=content_type[:200],
-        needs_scan=needs_pickle_scan(path, wrapped.head),
+        needs_scan=needs_pickle_scan(
+            path,
+            wrapped.head,
+            complete=wrapped.bytes_read <= len(wrapped.head),
+            tail=wrapped.tail,
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from registry import dispatch, storage
 from registry.models import Artifact, Job
-from registry.scanning import scan_stored_file
+from registry.scanning import mlmodel_pickled_paths, scan_stored_file
 from registry.services.jobs import job_finish, job_progress, job_start
 from registry.services.scans import artifact_scan_record
 
@@ -20,12 +20,15 @@ def scan_version_artifacts(self, job_id: int) -> dict:
     job = job_start(job_id)
     if job is None:
         return {"skipped": "job not found"}
-    artifacts = list(
-        Artifact.objects.filter(model_version_id=job.model_version_id)
-        .exclude(scan_status=Artifact.ScanStatus.NOT_APPLICABLE)
-        .order_by("pk")
-    )
-    counts = {"clean": 0, "flagged": 0, "error": 0}
+    everything = list(Artifact.objects.filter(model_version_id=job.model_version_id).order_by("pk"))
+    named = mlmodel_pickled_paths((a.path, a.storage_name) for a in everything)
+    rescan = isinstance(job.result, dict) and job.result.get("rescan")
+    artifacts = [
+        a
+        for a in everything
+        if rescan or a.scan_status != Artifact.ScanStatus.NOT_APPLICABLE or a.path in named
+    ]
+    counts = {"clean": 0, "flagged": 0, "error": 0, "not_applicable": 0}
     for index, artifact in enumerate(artifacts, start=1):
         job_progress(
             job_id,
@@ -33,14 +36,23 @@ def scan_version_artifacts(self, job_id: int) -> dict:
             message=f"Scanning {artifact.path}",
         )
         try:
-            status, findings = scan_stored_file(artifact.storage_name, artifact.path)
+            status, findings = scan_stored_file(
+                artifact.storage_name, artifact.path, expect_pickle=artifact.path in named
+            )
         except Exception as exc:
             log.exception("scan of artifact %s failed", artifact.pk)
             status, findings = "error", [{"error": str(exc)[:500]}]
         artifact_scan_record(artifact_id=artifact.pk, status=status, findings=findings)
         counts[status] += 1
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to scan"
-    job_finish(job_id, ok=counts["error"] == 0, message=f"Scanned: {summary}", result=counts)
+    summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
+    # The job ran: "succeeded" unless a file could not be scanned. What it found is in
+    # result, and the badge says "flagged" in red when it found something (registry/_job.html).
+    job_finish(
+        job_id,
+        ok=counts["error"] == 0,
+        message=f"Scanned: {summary or 'nothing to scan'}",
+        result=counts,
+    )
     return counts
 
 

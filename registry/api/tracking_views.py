@@ -395,6 +395,8 @@ def artifact_file(request, params, path):
         if artifact is None:
             raise not_found(f"No artifact at {path}.")
         artifact.model_version = version
+        # A flagged artifact is refused (PERMISSION_DENIED, saying why): the MLflow client
+        # has no way to confirm; the web UI's confirmation page is the way to it.
         artifact_download_record(actor=request.user, artifact=artifact)
         return _file_response(artifact.storage_name, posixpath.basename(inner))
     staged = StagedArtifact.objects.filter(path=path).restrict(request.user).first()

@@ -49,5 +49,16 @@ class Job(models.Model):
         return self.KIND_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize())
 
     @property
+    def outcome(self) -> str:
+        """What the badge says: a finished scan that found something is not a success to
+        show in green, whatever the job's own status."""
+        found = self.result if isinstance(self.result, dict) else {}
+        if self.status == self.Status.SUCCEEDED and found.get("flagged"):
+            return "flagged"
+        if self.status == self.Status.SUCCEEDED and found.get("error"):
+            return "error"
+        return self.status
+
+    @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}

@@ -2,7 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import audit
-from registry.models import Artifact
+from registry.models import Artifact, Job
 
 
 def artifact_scan_record(*, artifact_id: int, status: str, findings: list) -> Artifact | None:
@@ -33,3 +33,32 @@ def artifact_scan_record(*, artifact_id: int, status: str, findings: list) -> Ar
             model_version_id=artifact.model_version_id,
         )
     return artifact
+
+
+def version_rescan(*, actor, version) -> Job:
+    """Queue a fresh scan of every artifact of `version`, whatever its recorded status (a
+    file an older scanner called "not a pickle" is read again too). The artifacts keep
+    their verdicts until the scan records new ones, each as its own artifact.scan event.
+    `actor`: the user, or a label such as "cli:rescan_artifacts"."""
+    from registry import dispatch
+    from registry.tasks import scan_version_artifacts
+
+    with transaction.atomic():
+        job = dispatch.job_queue(
+            task=scan_version_artifacts,
+            kind="artifact_scan",
+            actor=actor if getattr(actor, "pk", None) else None,
+            registered_model_id=version.registered_model_id,
+            model_version_id=version.pk,
+            message="Waiting for the scanner (re-scan)",
+        )
+        Job.objects.filter(pk=job.pk).update(result={"rescan": True})
+        audit.record(
+            actor=actor,
+            action="version.rescan",
+            target=version,
+            after={"scan_job": job.pk},
+            registered_model_id=version.registered_model_id,
+            model_version_id=version.pk,
+        )
+    return job

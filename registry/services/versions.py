@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import access, audit
-from registry import dispatch, storage
+from registry import dispatch, scanning, storage
 from registry.models import (
     Artifact,
     Metric,
@@ -87,6 +87,11 @@ def version_create(*, actor, registered_model: RegisteredModel, data: VersionInp
                     upload.stream, prefix=prefix, path=path, content_type=upload.content_type
                 )
             )
+        # A file an MLmodel names as its pickled model is scanned whatever its bytes look
+        # like (the scanner then requires it to be a readable pickle).
+        named = scanning.mlmodel_pickled_paths((s.path, s.storage_name) for s in stored)
+        for s in stored:
+            s.needs_scan = s.needs_scan or s.path in named
         version = _write_version(actor, registered_model, data, stored)
     except BaseException:
         storage.delete_quietly((s.storage_name for s in stored), prefix=prefix)

@@ -26,6 +26,24 @@ SCAN_CLASSES = {
 }
 
 
+@register.filter
+def scan_badge(artifact):
+    """(badge class, label) for an artifact's scan. "Clean" in green only when the scan
+    found nothing: a clean verdict that lists findings (left by an older scanner) asks for
+    a re-scan instead, and blocks promotion like any other non-clean status."""
+    status = artifact.scan_status
+    if status == "clean" and artifact.scan_findings:
+        return "badge-warn", "Re-scan needed"
+    return SCAN_CLASSES.get(status, "badge-muted"), artifact.get_scan_status_display()
+
+
+@register.filter
+def download_needs_confirmation(artifact) -> bool:
+    from registry.services.artifacts import needs_download_confirmation
+
+    return needs_download_confirmation(artifact)
+
+
 @register.filter(name="markdown")
 def markdown_filter(text):
     return mark_safe(render_markdown(text))  # noqa: S308  (sanitised by nh3)

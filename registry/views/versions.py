@@ -16,7 +16,10 @@ from registry.forms import (
 )
 from registry.models import Job
 from registry.services import version_create
-from registry.services.artifacts import artifact_download_record
+from registry.services.artifacts import (
+    artifact_download_record,
+    needs_download_confirmation,
+)
 from registry.services.versions import UploadFile, VersionInput
 from registry.views.common import stored_file_response
 
@@ -116,10 +119,36 @@ def scan_panel(request, name, number):
     return render(request, "registry/_artifact_panel.html", _artifact_panel_context(version))
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def artifact_download(request, name, number, artifact_id):
+    """A download; for a flagged artifact, first a page that says what the scan found and
+    asks for an explicit confirmation (a POST with the box ticked)."""
     artifact = selectors.artifact_get(request.user, name, number, artifact_id)
+    if needs_download_confirmation(artifact):
+        error = ""
+        if request.method == "POST":
+            if request.POST.get("confirm") == "yes":
+                artifact_download_record(actor=request.user, artifact=artifact, confirmed=True)
+                return _artifact_file(artifact)
+            error = "Tick the box to confirm that you understand the risk."
+        return render(
+            request,
+            "registry/artifact_confirm.html",
+            {
+                "artifact": artifact,
+                "version": artifact.model_version,
+                "model": artifact.model_version.registered_model,
+                "error": error,
+            },
+            status=400 if error else 200,
+        )
+    if request.method == "POST":
+        return redirect(request.path)
     artifact_download_record(actor=request.user, artifact=artifact)
+    return _artifact_file(artifact)
+
+
+def _artifact_file(artifact):
     return stored_file_response(
         artifact.storage_name,
         filename=artifact.path.rsplit("/", 1)[-1],
