@@ -3,8 +3,10 @@ expects. Client errors are never 5xx (the client retries 5xx); only a failing ba
 
 import logging
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from registry import storage
 
@@ -67,3 +69,10 @@ def response_for(exc: Exception) -> JsonResponse:
     if isinstance(exc, storage.ArtifactStorageError):
         return error_response("TEMPORARILY_UNAVAILABLE", "Artifact storage is unavailable.")
     raise exc
+
+
+@csrf_exempt
+@login_not_required
+def endpoint_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any other path under /api/: MLflow's JSON 404 instead of Django's HTML page."""
+    return error_response("ENDPOINT_NOT_FOUND", f"No API endpoint at {request.path}.")

@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 
 from governance import access
-from registry.api import wire
+from registry.api import specs, wire
 from registry.api.auth import api_view
 from registry.api.errors import ApiError, invalid, not_found
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
@@ -67,12 +67,12 @@ def _tags(items) -> dict:
 # --- Experiments -------------------------------------------------------------------------
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetExperiment)
 def experiment_get(request, params):
     return ok({"experiment": wire.experiment(_experiment(params.get("experiment_id")))})
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetExperimentByName)
 def experiment_get_by_name(request, params):
     name = params.get("experiment_name") or ""
     if name == "Default":
@@ -83,7 +83,7 @@ def experiment_get_by_name(request, params):
     return ok({"experiment": wire.experiment(exp)})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateExperiment)
 def experiment_create_view(request, params):
     exp = experiment_create(
         actor=request.user, name=params.required("name"), tags=_tags(params.get("tags"))
@@ -91,7 +91,7 @@ def experiment_create_view(request, params):
     return ok({"experiment_id": str(exp.pk)})
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", spec=specs.SearchExperiments)
 def experiment_search(request, params):
     default_experiment()
     exps = Experiment.objects.filter(lifecycle_stage="active").order_by("pk")[:1000]
@@ -101,7 +101,7 @@ def experiment_search(request, params):
 # --- Runs --------------------------------------------------------------------------------
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateRun)
 def run_create_view(request, params):
     exp = _experiment(params.get("experiment_id") or "0")
     run = run_create(
@@ -114,12 +114,12 @@ def run_create_view(request, params):
     return ok({"run": wire.run(run)})
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetRun)
 def run_get(request, params):
     return ok({"run": wire.run(_run(request.user, params))})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.UpdateRun)
 def run_update_view(request, params):
     run = run_update(
         actor=request.user,
@@ -145,7 +145,7 @@ def _metric(item) -> dict:
     }
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogParam)
 def run_log_parameter(request, params):
     run_log(
         actor=request.user,
@@ -155,7 +155,7 @@ def run_log_parameter(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogMetric)
 def run_log_metric(request, params):
     item = {k: params.get(k) for k in ("key", "value", "timestamp", "step", "model_id")}
     if not item["key"]:
@@ -164,7 +164,7 @@ def run_log_metric(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.SetTag)
 def run_set_tag(request, params):
     run_log(
         actor=request.user,
@@ -174,7 +174,7 @@ def run_set_tag(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogBatch)
 def run_log_batch(request, params):
     run_log(
         actor=request.user,
@@ -186,7 +186,7 @@ def run_log_batch(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogOutputs)
 def run_outputs(request, params):
     run_outputs_add(
         actor=request.user, run=_run(request.user, params), models=params.getlist("models")
@@ -194,13 +194,13 @@ def run_outputs(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogInputs)
 def run_log_inputs(request, params):
     _run(request.user, params)  # datasets are not recorded; the call must not fail
     return ok()
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetMetricHistory)
 def metric_history(request, params):
     run = _run(request.user, params)
     key = params.required("metric_key")
@@ -211,7 +211,7 @@ def metric_history(request, params):
 # --- Logged models -------------------------------------------------------------------------
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateLoggedModel)
 def logged_model_create_view(request, params):
     exp = _experiment(params.get("experiment_id") or "0")
     run = None
@@ -229,7 +229,7 @@ def logged_model_create_view(request, params):
     return ok({"model": wire.logged_model(lm)})
 
 
-@api_view("GET", "PATCH", "DELETE")
+@api_view("GET", "PATCH", "DELETE", spec=specs.LOGGED_MODEL)
 def logged_model_detail(request, params, model_id):
     lm = _logged_model(request.user, model_id)
     if request.method == "PATCH":
@@ -239,14 +239,14 @@ def logged_model_detail(request, params, model_id):
     return ok({"model": wire.logged_model(lm)})
 
 
-@api_view("PATCH")
+@api_view("PATCH", spec=specs.SetLoggedModelTags)
 def logged_model_tags(request, params, model_id):
     lm = _logged_model(request.user, model_id)
     logged_model_update(actor=request.user, logged_model=lm, tags=_tags(params.get("tags")))
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.SearchLoggedModels)
 def logged_model_search(request, params):
     qs = LoggedModel.objects.select_related("source_run")
     if not access.is_registry_admin(request.user):
@@ -268,7 +268,7 @@ def logged_model_search(request, params):
 # --- server-info -----------------------------------------------------------------------------
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.NoInput)
 def server_info(request, params):
     return ok(
         {
@@ -328,7 +328,7 @@ def _listing(entries, base: str) -> list[dict]:
     return listed
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.ListArtifacts)
 def artifact_list(request, params):
     path = _clean(params.get("path") or "")
     if path.startswith("versions/") or path == "versions":
@@ -358,7 +358,7 @@ def _file_response(storage_name: str, filename: str):
     return response
 
 
-@api_view("GET", "PUT", raw_body=True)
+@api_view("GET", "PUT", raw_body=True, spec=specs.NoInput)
 def artifact_file(request, params, path):
     path = _clean(path)
     if request.method == "PUT":
