@@ -62,8 +62,13 @@ class Params:
         return value
 
 
-def _csrf_failure(request):
-    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+def _csrf_failure(request, *, raw_body: bool) -> bool:
+    """Whether a session write fails the CSRF check. The body is read first (unless the
+    view streams it), so the check's look at a form field does not consume the stream the
+    JSON body is parsed from; unreadable bodies become MLflow's 400, not a 5xx."""
+    if not raw_body:
+        request.body  # noqa: B018 - cached on the request
+    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None
 
 
 MAX_PATH_PART = 1000
@@ -109,7 +114,11 @@ def api_view(*methods: str, write: bool | None = None, raw_body: bool = False, s
                 request.api_token = None
             is_write = write if write is not None else request.method not in SAFE_METHODS
             if is_write:
-                if token is None and _csrf_failure(request) is not None:
+                try:
+                    csrf_failed = token is None and _csrf_failure(request, raw_body=raw_body)
+                except Exception as exc:  # noqa: BLE001 - translated, or re-raised if unknown
+                    return response_for(exc)
+                if csrf_failed:
                     return error_response("PERMISSION_DENIED", "CSRF check failed.")
                 if token is not None and not token.can_write:
                     return error_response(

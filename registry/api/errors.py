@@ -4,13 +4,22 @@ expects. Client errors are never 5xx (the client retries 5xx); only a failing ba
 import logging
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from registry import storage
 
 log = logging.getLogger(__name__)
+security_log = logging.getLogger("django.security.api")
 
 STATUS = {
     "INVALID_PARAMETER_VALUE": 400,
@@ -68,6 +77,13 @@ def response_for(exc: Exception) -> JsonResponse:
         return error_response("INVALID_PARAMETER_VALUE", str(exc))
     if isinstance(exc, storage.ArtifactStorageError):
         return error_response("TEMPORARILY_UNAVAILABLE", "Artifact storage is unavailable.")
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("INVALID_PARAMETER_VALUE", "The request body is too large.")
+    if isinstance(exc, SuspiciousOperation):  # too many query fields, a bad file path, ...
+        security_log.warning("%s: %s", type(exc).__name__, exc)
+        return error_response("INVALID_PARAMETER_VALUE", "The request was refused as malformed.")
+    if isinstance(exc, MultiPartParserError | RawPostDataException):
+        return error_response("MALFORMED_REQUEST", "The request body is not JSON.")
     raise exc
 
 

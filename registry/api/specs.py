@@ -98,6 +98,10 @@ def parse_json_body(request) -> dict:
         ) from exc
     if not raw:
         return {}
+    try:
+        raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8 (and the scan needs it)
+    except UnicodeDecodeError as exc:
+        raise ApiError("MALFORMED_REQUEST", "The request body is not UTF-8 JSON.") from exc
     if too_deep(raw):
         raise ApiError(
             "INVALID_PARAMETER_VALUE",

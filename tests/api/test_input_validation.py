@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from governance.models import AuditEvent
 from governance.tokens import token_create
@@ -244,3 +245,39 @@ def test_client_encodings_are_accepted(send, model, run_id):
     response = send("get", "registered-models/search", {"max_results": "5", "order_by": ["name"]})
     assert response.status_code == 200
     assert [m["name"] for m in response.json()["registered_models"]]
+
+
+# --- Other routes to the same views -------------------------------------------------------------
+
+
+def test_session_writes_with_form_bodies_are_json_errors(scientist, model):
+    """A browser session (with its CSRF token) posting a form or multipart body: the CSRF
+    check reads the form first; the JSON parse must still answer, not fail on the stream."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(scientist)
+    client.cookies["csrftoken"] = "a" * 32
+    csrf = {"HTTP_X_CSRFTOKEN": "a" * 32}
+    path = P + "registered-models/set-tag"
+    response = client.post(path, {"name": model.name, "key": "k", "file": b"x"}, **csrf)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "MALFORMED_REQUEST"
+    many = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = client.post(path, many, "application/x-www-form-urlencoded", **csrf)
+    invalid(response)
+    response = client.post(path, "--x\r\n", "multipart/form-data; boundary=", **csrf)
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    body = {"name": model.name, "key": "k", "value": "v"}
+    response = client.post(path, json.dumps(body), "application/json", **csrf)
+    assert response.status_code == 200
+
+
+def test_too_many_query_fields_is_json(send):
+    many = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    invalid(send("get", "registered-models/search", many))
+
+
+def test_body_must_be_utf8(send, model):
+    body = json.dumps({"name": model.name, "key": "k", "value": "v"}).encode("utf-16")
+    response = send("post", "registered-models/set-tag", body)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "MALFORMED_REQUEST"
