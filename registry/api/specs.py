@@ -251,16 +251,18 @@ def _bool(value):
 Bool = Annotated[bool, BeforeValidator(_bool)]
 
 
-def Enum(*names: str):  # noqa: N802
-    """A proto enum: its name, or its number (proto3 JSON accepts both)."""
+def Enum(*names: str | None):  # noqa: N802
+    """A proto enum: its name, or its number (proto3 JSON accepts both). `names` are in
+    number order; None marks a number with no usable name."""
+    usable = [n for n in names if n]
 
     def check(value):
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
-            return names[value]
-        if isinstance(value, str) and value in names:
+            value = names[value]
+        if isinstance(value, str) and value in usable:
             return value
         raise PydanticCustomError(
-            "attest_enum", "expected one of {names}", {"names": ", ".join(n for n in names if n)}
+            "attest_enum", "expected one of {names}", {"names": ", ".join(usable)}
         )
 
     return Annotated[str, BeforeValidator(check)]
@@ -566,7 +568,7 @@ class SearchExperiments(Message):
     page_token: Str(1000) = ""
     filter: Filter = ""
     order_by: OrderBy = []
-    view_type: Enum("VIEW_TYPE_UNSPECIFIED", "ACTIVE_ONLY", "DELETED_ONLY", "ALL") = "ACTIVE_ONLY"
+    view_type: Enum(None, "ACTIVE_ONLY", "DELETED_ONLY", "ALL") = "ACTIVE_ONLY"
 
 
 class CreateRun(Message):
@@ -579,7 +581,7 @@ class CreateRun(Message):
 
 GetRun = RunRef
 
-RUN_STATUS = ("RUN_STATUS_UNSPECIFIED", "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+RUN_STATUS = (None, "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 
 
 class UpdateRun(RunRef):

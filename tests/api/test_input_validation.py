@@ -169,6 +169,9 @@ def test_numbers_fit_their_columns(send, model, run_id):
     invalid(send("post", "runs/create", {"start_time": True}), "start_time")
     invalid(send("post", "runs/update", {"run_id": run_id, "end_time": "soon"}), "end_time")
     invalid(send("post", "runs/update", {"run_id": run_id, "status": "HACKED"}), "status")
+    invalid(send("post", "runs/update", {"run_id": run_id, "status": 0}), "status")
+    ok = send("post", "runs/update", {"run_id": run_id, "status": 3, "end_time": "1700000000000"})
+    assert ok.status_code == 200 and ok.json()["run_info"]["status"] == "FINISHED"
     body = {"experiment_ids": ["9" * 40]}
     invalid(send("post", "logged-models/search", body), "experiment_ids[0]")
 
