@@ -17,7 +17,6 @@ than MAX_DEPTH before json.loads can recurse."""
 import base64
 import binascii
 import json
-import math
 import re
 import typing
 from typing import Annotated, Any
@@ -226,14 +225,11 @@ def _double(value):
             raise _wrong("a number", value) from exc
     if isinstance(value, float):
         return value
-    if isinstance(value, str) and len(value) <= 64:
+    if isinstance(value, str) and len(value) <= 64:  # "NaN", "Infinity", "1.5" (proto3 JSON)
         try:
-            number = float(value)
+            return float(value)
         except ValueError:
             pass
-        else:
-            if not math.isnan(number) or value.strip().lower() == "nan":
-                return number
     raise _wrong("a number", value)
 
 
@@ -293,17 +289,20 @@ def _page_token(value):
         offset = data["offset"]
     except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as exc:
         raise PydanticCustomError("attest_token", "is not a page token from this server") from exc
-    if (
-        isinstance(offset, bool)
-        or not isinstance(offset, int)
-        or not 0 <= offset <= MAX_PAGE_OFFSET
-    ):
+    if type(offset) is not int or not 0 <= offset <= MAX_PAGE_OFFSET:
         raise PydanticCustomError("attest_token", "is not a page token from this server")
     return value
 
 
 _page_text = _str_check(1000, required=False, pattern=None, what="")
-PageToken = Annotated[str, BeforeValidator(lambda v: _page_token(v) if _page_text(v) else v)]
+
+
+def _page_token_field(value):
+    value = _page_text(value)
+    return _page_token(value) if value else value
+
+
+PageToken = Annotated[str, BeforeValidator(_page_token_field)]
 
 VERSION = r"[0-9]{1,10}"
 EXPERIMENT_ID = r"[0-9]{1,18}"

@@ -284,3 +284,32 @@ def test_body_must_be_utf8(send, model):
     response = send("post", "registered-models/set-tag", body)
     assert response.status_code == 400
     assert response.json()["error_code"] == "MALFORMED_REQUEST"
+
+
+def test_deepest_real_request_fits_the_nesting_limit(send, run_id):
+    dataset = {
+        "name": "d",
+        "digest": "abc",
+        "source_type": "local",
+        "source": '{"uri": "/tmp/x"}',
+        "schema": '{"mlflow_colspec": []}',
+    }
+    body = {
+        "run_id": run_id,
+        "datasets": [
+            {"tags": [{"key": "mlflow.data.context", "value": "train"}], "dataset": dataset}
+        ],
+        "models": [{"model_id": "m-1"}],
+    }
+    assert send("post", "runs/log-inputs", body).status_code == 200
+    body["datasets"][0]["dataset"]["digest"] = "x" * 37  # MLflow's cap is 36
+    invalid(send("post", "runs/log-inputs", body), "datasets[0].dataset.digest")
+
+
+def test_nesting_scan():
+    assert not specs.too_deep(b'{"a": [1, {"b": [2]}]}')
+    assert specs.too_deep(b"[" * 17 + b"]" * 17)
+    assert not specs.too_deep(b"[" * 16 + b"]" * 16)
+    assert not specs.too_deep(b'{"v": "' + b"[" * 100 + b'"}')  # inside a string
+    assert not specs.too_deep(b'{"v": "\\"' + b"{" * 100 + b'"}')  # after an escaped quote
+    assert specs.too_deep(b'{"v": "\\\\", "w": ' + b"[" * 20 + b"]" * 20 + b"}")
