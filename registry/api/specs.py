@@ -16,6 +16,7 @@ than MAX_DEPTH before json.loads can recurse."""
 
 import base64
 import binascii
+import functools
 import json
 import re
 import typing
@@ -685,6 +686,7 @@ class ListArtifacts(Message):
 # --- Validation -------------------------------------------------------------------------------
 
 
+@functools.cache
 def list_fields(spec: type[Message]) -> frozenset[str]:
     """The repeated fields: on GET they are read with QueryDict.getlist."""
     return frozenset(
