@@ -5,15 +5,16 @@ or, failing that, by the session; session writes must pass the CSRF check becaus
 views themselves are CSRF-exempt for token clients. Everything then runs as the token's
 owner, through the same restrict() as the UI."""
 
-import json
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
+from django.http import QueryDict
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from governance import access
 from governance.tokens import note_token_in_context, token_from_header
+from registry.api import specs
 from registry.api.errors import ApiError, error_response, response_for
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,24 +52,28 @@ def check_storable(values, where: str = "request") -> None:
 
 
 class Params:
-    """The request's parameters: query string on GET, the JSON body otherwise."""
+    """The request's parameters: query string on GET, the JSON body otherwise.
 
-    def __init__(self, request, *, parse_body: bool = True):
+    With a spec (registry/api/specs.py) they are checked against the endpoint's declared
+    shape first, and hold only the clean values: a wrong type, a missing required field,
+    too long a string or list, too deep or too large a body is INVALID_PARAMETER_VALUE."""
+
+    def __init__(self, request, *, parse_body: bool = True, spec=None):
         self._query = request.GET
         check_storable(dict(self._query.lists()), "query")
         self._body = {}
         if parse_body and request.method not in SAFE_METHODS:
-            raw = request.body
-            if raw:
-                try:
-                    body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                    # RecursionError: JSON nested deeper than Python's parser goes.
-                    raise ApiError("MALFORMED_REQUEST", "The request body is not JSON.") from exc
-                if not isinstance(body, dict):
-                    raise ApiError("MALFORMED_REQUEST", "The request body must be a JSON object.")
-                check_storable(body, "body")
-                self._body = body
+            self._body = specs.parse_json_body(request)
+            check_storable(self._body, "body")
+        if spec is not None:
+            query = {}
+            repeated = specs.list_fields(spec)
+            for key in spec.model_fields:
+                if key in self._query:
+                    getter = self._query.getlist if key in repeated else self._query.get
+                    query[key] = getter(key)
+            self._body = specs.validate(spec, query | self._body)
+            self._query = QueryDict()
 
     def get(self, key, default=None):
         if key in self._body:
@@ -90,14 +95,33 @@ class Params:
         return value
 
 
-def _csrf_failure(request):
-    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+def _csrf_failure(request, *, raw_body: bool) -> bool:
+    """Whether a session write fails the CSRF check. The body is read first (unless the
+    view streams it), so the check's look at a form field does not consume the stream the
+    JSON body is parsed from; unreadable bodies become MLflow's 400, not a 5xx."""
+    if not raw_body:
+        request.body  # noqa: B018 - cached on the request
+    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None
 
 
-def api_view(*methods: str, write: bool | None = None, raw_body: bool = False):
+MAX_PATH_PART = 1000
+
+
+def _check_path_parts(kwargs) -> None:
+    """Values captured from the URL (a logged model id, an artifact path) obey the same
+    rules as body strings: bounded, no NUL (PostgreSQL refuses it in text)."""
+    for key, value in kwargs.items():
+        if isinstance(value, str) and (len(value) > MAX_PATH_PART or "\x00" in value):
+            raise ApiError("INVALID_PARAMETER_VALUE", f"Invalid value for '{key}' in the path.")
+
+
+def api_view(*methods: str, write: bool | None = None, raw_body: bool = False, spec=None):
     """Wrap an API handler: method check, token or session auth, read-only tokens and
-    auditors refused on writes, exceptions turned into MLflow's error format."""
+    auditors refused on writes, input checked against the endpoint's spec (a Message
+    class from registry/api/specs.py, or {method: Message}), exceptions turned into
+    MLflow's error format."""
     allowed = frozenset(methods)
+    spec_for = spec if isinstance(spec, dict) else dict.fromkeys(allowed, spec)
 
     def decorate(handler):
         @csrf_exempt
@@ -123,7 +147,11 @@ def api_view(*methods: str, write: bool | None = None, raw_body: bool = False):
                 request.api_token = None
             is_write = write if write is not None else request.method not in SAFE_METHODS
             if is_write:
-                if token is None and _csrf_failure(request) is not None:
+                try:
+                    csrf_failed = token is None and _csrf_failure(request, raw_body=raw_body)
+                except Exception as exc:  # noqa: BLE001 - translated, or re-raised if unknown
+                    return response_for(exc)
+                if csrf_failed:
                     return error_response("PERMISSION_DENIED", "CSRF check failed.")
                 if token is not None and not token.can_write:
                     return error_response(
@@ -133,10 +161,14 @@ def api_view(*methods: str, write: bool | None = None, raw_body: bool = False):
                     return error_response("PERMISSION_DENIED", "Auditors are read-only.")
             try:
                 check_storable(list(args) + list(kwargs.values()), "path")
-                return handler(request, Params(request, parse_body=not raw_body), *args, **kwargs)
+                _check_path_parts(kwargs)
+                params = Params(request, parse_body=not raw_body, spec=spec_for.get(request.method))
+                return handler(request, params, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - translated, or re-raised if unknown
                 return response_for(exc)
 
+        view.api_methods = allowed
+        view.api_spec = spec_for
         return view
 
     return decorate

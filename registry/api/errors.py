@@ -3,14 +3,25 @@ expects. Client errors are never 5xx (the client retries 5xx); only a failing ba
 
 import logging
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
+from django.views.decorators.csrf import csrf_exempt
 
 from config.db_limits import TIMEOUT_MESSAGE, is_statement_timeout
 from registry import storage
 
 log = logging.getLogger(__name__)
+security_log = logging.getLogger("django.security.api")
 
 STATUS = {
     "INVALID_PARAMETER_VALUE": 400,
@@ -70,4 +81,18 @@ def response_for(exc: Exception) -> JsonResponse:
         return error_response("TEMPORARILY_UNAVAILABLE", "Artifact storage is unavailable.")
     if isinstance(exc, DatabaseError) and is_statement_timeout(exc):
         return error_response("TEMPORARILY_UNAVAILABLE", TIMEOUT_MESSAGE)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("INVALID_PARAMETER_VALUE", "The request body is too large.")
+    if isinstance(exc, SuspiciousOperation):  # too many query fields, a bad file path, ...
+        security_log.warning("%s: %s", type(exc).__name__, exc)
+        return error_response("INVALID_PARAMETER_VALUE", "The request was refused as malformed.")
+    if isinstance(exc, MultiPartParserError | RawPostDataException):
+        return error_response("MALFORMED_REQUEST", "The request body is not JSON.")
     raise exc
+
+
+@csrf_exempt
+@login_not_required
+def endpoint_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any other path under /api/: MLflow's JSON 404 instead of Django's HTML page."""
+    return error_response("ENDPOINT_NOT_FOUND", f"No API endpoint at {request.path}.")

@@ -13,7 +13,7 @@ from governance.models import TransitionRequest
 from governance.services import alias_delete, alias_set, transition_request_open, version_archive
 from governance.services.aliases import is_protected
 from registry import selectors
-from registry.api import filters, wire
+from registry.api import filters, specs, wire
 from registry.api.auth import api_view
 from registry.api.errors import ApiError, invalid, not_found
 from registry.models import (
@@ -97,7 +97,7 @@ def _version_json(version, *, tags=None, aliases=None) -> dict:
 # --- Registered models ---------------------------------------------------------------
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateRegisteredModel)
 def registered_model_create(request, params):
     name = params.required("name")
     tags = {t["key"]: t.get("value", "") for t in params.getlist("tags") or []}
@@ -124,13 +124,13 @@ def registered_model_create(request, params):
     return ok({"registered_model": wire.registered_model(model, latest=[], aliases=[])})
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetRegisteredModel)
 def registered_model_get(request, params):
     model = _model(request.user, params.get("name"))
     return ok({"registered_model": wire.registered_model(model)})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.RenameRegisteredModel)
 def registered_model_rename(request, params):
     model = _model(request.user, params.get("name"))
     new_name = params.required("new_name")
@@ -142,7 +142,7 @@ def registered_model_rename(request, params):
     return ok({"registered_model": wire.registered_model(model)})
 
 
-@api_view("PATCH")
+@api_view("PATCH", spec=specs.UpdateRegisteredModel)
 def registered_model_update(request, params):
     model = _model(request.user, params.get("name"))
     if params.get("description") is not None:
@@ -152,14 +152,16 @@ def registered_model_update(request, params):
     return ok({"registered_model": wire.registered_model(model)})
 
 
-@api_view("DELETE")
+@api_view("DELETE", spec=specs.DeleteRegisteredModel)
 def registered_model_delete(request, params):
     model = _model(request.user, params.get("name"))
     model_delete(actor=request.user, registered_model=model)
     return ok()
 
 
-@api_view("GET", "POST", write=False)  # a search: POST carries the query
+@api_view(
+    "GET", "POST", spec=specs.SearchRegisteredModels, write=False
+)  # a search: POST carries the query
 def registered_model_search(request, params):
     limit = filters.max_results(
         params.get("max_results"), default=SEARCH_MODELS_DEFAULT, cap=SEARCH_MODELS_CAP
@@ -181,7 +183,9 @@ def registered_model_search(request, params):
     return ok(payload)
 
 
-@api_view("GET", "POST", write=False)  # a search: POST carries the query
+@api_view(
+    "GET", "POST", spec=specs.GetLatestVersions, write=False
+)  # a search: POST carries the query
 def registered_model_latest_versions(request, params):
     model = _model(request.user, params.get("name"))
     stages = []
@@ -194,7 +198,7 @@ def registered_model_latest_versions(request, params):
     return ok({"model_versions": [wire.model_version(v, name=model.name) for v in latest]})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.SetRegisteredModelTag)
 def registered_model_set_tag(request, params):
     model = _model(request.user, params.get("name"))
     model_tag_set(
@@ -206,7 +210,7 @@ def registered_model_set_tag(request, params):
     return ok()
 
 
-@api_view("DELETE")
+@api_view("DELETE", spec=specs.DeleteRegisteredModelTag)
 def registered_model_delete_tag(request, params):
     model = _model(request.user, params.get("name"))
     model_tag_delete(actor=request.user, registered_model=model, key=params.required("key"))
@@ -249,7 +253,7 @@ def _refusal(http_request, transition: TransitionRequest, what: str) -> Permissi
     )
 
 
-@api_view("POST", "DELETE", "GET")
+@api_view("POST", "DELETE", "GET", spec=specs.ALIAS)
 def registered_model_alias(request, params):
     if request.method == "GET":
         return _alias_get(request, params)
@@ -299,7 +303,7 @@ def _alias_get(request, params):
 # --- Model versions --------------------------------------------------------------------
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateModelVersion)
 def model_version_create(request, params):
     model = _model(request.user, params.get("name"))  # version_create checks change
     source = params.get("source") or ""
@@ -338,13 +342,13 @@ def model_version_create(request, params):
     return ok({"model_version": _version_json(version, aliases=[])})
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetModelVersion)
 def model_version_get(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     return ok({"model_version": _version_json(version)})
 
 
-@api_view("PATCH")
+@api_view("PATCH", spec=specs.UpdateModelVersion)
 def model_version_update(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     if params.get("description") is not None:
@@ -354,14 +358,14 @@ def model_version_update(request, params):
     return ok({"model_version": _version_json(version)})
 
 
-@api_view("DELETE")
+@api_view("DELETE", spec=specs.DeleteModelVersion)
 def model_version_delete(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     version_delete(actor=request.user, version=version)
     return ok()
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetModelVersionDownloadUri)
 def model_version_download_uri(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     if not version.artifacts.exists() and version.source:
@@ -369,7 +373,7 @@ def model_version_download_uri(request, params):
     return ok({"artifact_uri": wire.download_uri(version)})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.SetModelVersionTag)
 def model_version_set_tag(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     version_tag_set(
@@ -381,14 +385,14 @@ def model_version_set_tag(request, params):
     return ok()
 
 
-@api_view("DELETE")
+@api_view("DELETE", spec=specs.DeleteModelVersionTag)
 def model_version_delete_tag(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     version_tag_delete(actor=request.user, version=version, key=params.required("key"))
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.TransitionModelVersionStage)
 def model_version_transition(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
     stage = wire.stage_name(params.required("stage"))
@@ -427,7 +431,9 @@ def model_version_transition(request, params):
     raise _refusal(request, pending, f"Moving v{version.version} to {stage}")
 
 
-@api_view("GET", "POST", write=False)  # a search: POST carries the query
+@api_view(
+    "GET", "POST", spec=specs.SearchModelVersions, write=False
+)  # a search: POST carries the query
 def model_version_search(request, params):
     limit = filters.max_results(
         params.get("max_results"), default=SEARCH_VERSIONS_DEFAULT, cap=SEARCH_VERSIONS_CAP

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 
 from governance import access
-from registry.api import filters, wire
+from registry.api import filters, specs, wire
 from registry.api.auth import api_view
 from registry.api.errors import ApiError, invalid, not_found
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
@@ -78,13 +78,13 @@ def _tags(items) -> dict:
 # --- Experiments -------------------------------------------------------------------------
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetExperiment)
 def experiment_get(request, params):
     exp = _experiment(request.user, params.get("experiment_id"))
     return ok({"experiment": wire.experiment(exp)})
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetExperimentByName)
 def experiment_get_by_name(request, params):
     name = params.get("experiment_name") or ""
     exp = Experiment.objects.filter(name=name).restrict(request.user).first()
@@ -95,7 +95,7 @@ def experiment_get_by_name(request, params):
     return ok({"experiment": wire.experiment(exp)})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateExperiment)
 def experiment_create_view(request, params):
     exp = experiment_create(
         actor=request.user, name=params.required("name"), tags=_tags(params.get("tags"))
@@ -103,7 +103,9 @@ def experiment_create_view(request, params):
     return ok({"experiment_id": str(exp.pk)})
 
 
-@api_view("GET", "POST", write=False)  # a search, also sent as POST by the client
+@api_view(
+    "GET", "POST", spec=specs.SearchExperiments, write=False
+)  # a search: POST carries the query
 def experiment_search(request, params):
     exps = list(
         Experiment.objects.restrict(request.user)
@@ -120,7 +122,7 @@ def experiment_search(request, params):
 # --- Runs --------------------------------------------------------------------------------
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateRun)
 def run_create_view(request, params):
     exp = _experiment(request.user, params.get("experiment_id") or "0")
     run = run_create(
@@ -133,12 +135,12 @@ def run_create_view(request, params):
     return ok({"run": wire.run(run)})
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetRun)
 def run_get(request, params):
     return ok({"run": wire.run(_run(request.user, params))})
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.UpdateRun)
 def run_update_view(request, params):
     run = run_update(
         actor=request.user,
@@ -164,7 +166,7 @@ def _metric(item) -> dict:
     }
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogParam)
 def run_log_parameter(request, params):
     run_log(
         actor=request.user,
@@ -174,7 +176,7 @@ def run_log_parameter(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogMetric)
 def run_log_metric(request, params):
     item = {k: params.get(k) for k in ("key", "value", "timestamp", "step", "model_id")}
     if not item["key"]:
@@ -183,7 +185,7 @@ def run_log_metric(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.SetTag)
 def run_set_tag(request, params):
     run_log(
         actor=request.user,
@@ -193,7 +195,7 @@ def run_set_tag(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogBatch)
 def run_log_batch(request, params):
     run_log(
         actor=request.user,
@@ -205,7 +207,7 @@ def run_log_batch(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogOutputs)
 def run_outputs(request, params):
     run_outputs_add(
         actor=request.user, run=_run(request.user, params), models=params.getlist("models")
@@ -213,14 +215,14 @@ def run_outputs(request, params):
     return ok()
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.LogInputs)
 def run_log_inputs(request, params):
     # Datasets are not recorded; the call must not fail for the run's creator.
     access.require(request.user, _run(request.user, params), "change")
     return ok()
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.GetMetricHistory)
 def metric_history(request, params):
     run = _run(request.user, params)
     key = params.required("metric_key")
@@ -231,7 +233,7 @@ def metric_history(request, params):
 # --- Logged models -------------------------------------------------------------------------
 
 
-@api_view("POST")
+@api_view("POST", spec=specs.CreateLoggedModel)
 def logged_model_create_view(request, params):
     exp = _experiment(request.user, params.get("experiment_id") or "0")
     run = None
@@ -249,7 +251,7 @@ def logged_model_create_view(request, params):
     return ok({"model": wire.logged_model(lm)})
 
 
-@api_view("GET", "PATCH", "DELETE")
+@api_view("GET", "PATCH", "DELETE", spec=specs.LOGGED_MODEL)
 def logged_model_detail(request, params, model_id):
     lm = _logged_model(request.user, model_id)
     if request.method == "PATCH":
@@ -259,14 +261,14 @@ def logged_model_detail(request, params, model_id):
     return ok({"model": wire.logged_model(lm)})
 
 
-@api_view("PATCH")
+@api_view("PATCH", spec=specs.SetLoggedModelTags)
 def logged_model_tags(request, params, model_id):
     lm = _logged_model(request.user, model_id)
     logged_model_update(actor=request.user, logged_model=lm, tags=_tags(params.get("tags")))
     return ok()
 
 
-@api_view("POST", write=False)  # a search: auditors and read-only tokens may call it
+@api_view("POST", spec=specs.SearchLoggedModels, write=False)  # a search
 def logged_model_search(request, params):
     qs = LoggedModel.objects.restrict(request.user).select_related("source_run")
     ids = [e for e in params.getlist("experiment_ids") if str(e).isdigit()]
@@ -290,7 +292,7 @@ def logged_model_search(request, params):
 # --- server-info -----------------------------------------------------------------------------
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.NoInput)
 def server_info(request, params):
     return ok(
         {
@@ -350,7 +352,7 @@ def _listing(entries, base: str) -> list[dict]:
     return listed
 
 
-@api_view("GET")
+@api_view("GET", spec=specs.ListArtifacts)
 def artifact_list(request, params):
     path = _clean(params.get("path") or "")
     if path.startswith("versions/") or path == "versions":
@@ -378,7 +380,7 @@ def _file_response(storage_name: str, filename: str):
     return response
 
 
-@api_view("GET", "PUT", raw_body=True)
+@api_view("GET", "PUT", raw_body=True, spec=specs.NoInput)
 def artifact_file(request, params, path):
     path = _clean(path)
     if request.method == "PUT":

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from registry.api import registry_views as r
 from registry.api import tracking_views as t
+from registry.api.errors import endpoint_not_found
 
 P = "api/2.0/mlflow/"
 
@@ -52,4 +53,6 @@ urlpatterns = [
     # The artifact proxy
     path("api/2.0/mlflow-artifacts/artifacts", t.artifact_list),
     re_path(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", t.artifact_file),
+    # Anything else under /api/: MLflow's JSON 404 (keep this last)
+    re_path(r"^api/", endpoint_not_found),
 ]
