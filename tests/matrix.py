@@ -352,10 +352,12 @@ ROUTES += [
         data=lambda w, role: {"experiment_ids": [w.experiment_id]}),
     api(P + "logged-models/<str:model_id>", "get", API_CREATOR, url=_logged()),
     api(P + "logged-models/<str:model_id>", "patch", API_CREATOR_WRITE, url=_logged(),
-        data={"status": "READY"}, writes=1),
+        data={"status": "LOGGED_MODEL_READY"}, writes=1),
     api(P + "logged-models/<str:model_id>/tags", "patch", API_CREATOR_WRITE,
         url=_logged("/tags"), data={"tags": [{"key": "k", "value": "v"}]}, writes=1),
     api("api/3.0/mlflow/server-info", "get", API_SIGNED_IN),
+    # Any other path under /api/ is MLflow's JSON 404, for everyone.
+    api("^api/", "get", {r: 404 for r in SIGNED_IN}, url=lambda w: "/api/2.0/mlflow/no-such"),
     api("api/2.0/mlflow-artifacts/artifacts", "get", API_READ,
         data=lambda w, role: {"path": f"versions/{w.version.pk}"}),
     api(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", "get", API_READ,
