@@ -39,3 +39,6 @@ else:
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405  (whitenoise looks for it)
+# One process: the cache (API token failure counters, lockout de-duplication) in memory,
+# emptied before every test (tests/conftest.py), whatever the stack configures.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

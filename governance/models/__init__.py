@@ -1,4 +1,4 @@
-from governance.models.accounts import AccountExpiry
+from governance.models.accounts import AccountExpiry, FailedSignIn
 from governance.models.audit import AuditChainHead, AuditEvent
 from governance.models.lifecycle import (
     ApprovalPolicy,
@@ -18,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "ComplianceDocument",
     "Decision",
+    "FailedSignIn",
     "PersonalToken",
     "ProtectedAlias",
     "Report",
