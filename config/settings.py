@@ -308,6 +308,9 @@ AXES_RESET_ON_SUCCESS = False  # a right password does not clear an address's fa
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are audit events already
 AXES_HTTP_RESPONSE_CODE = 429
+# Attempts while locked are refused without touching axes' counters (they are still kept as
+# failed sign-ins): the lock runs AXES_COOLOFF from the failure that set it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # Failed sign-ins are written to a small table (governance.FailedSignIn) rather than the
 # hash chain, and folded into the chain as one summary event per batch: when this many

@@ -112,11 +112,19 @@ def lockout_note(*, username: str | None, ip_address: str | None) -> list[AuditE
     cool-off period, however many attempts keep arriving while it is locked."""
     events = []
     limit = settings.AXES_FAILURE_LIMIT
+    candidates = [("username", str(username or "")[:150]), ("address", ip_address or "")]
+    candidates = [(kind, value) for kind, value in candidates if value]
+    try:  # already recorded by this process this cool-off: no queries at all
+        seen = cache.get_many([f"attest:lockout:{k}:{v}" for k, v in candidates])
+    except Exception:  # noqa: BLE001
+        seen = {}
     subjects = []
-    if username and _failures(username=username) >= limit:
-        subjects.append(("username", str(username)[:150]))
-    if ip_address and _failures(ip_address=ip_address) >= limit:
-        subjects.append(("address", ip_address))
+    for kind, value in candidates:
+        if f"attest:lockout:{kind}:{value}" in seen:
+            continue
+        lookup = {"username": value} if kind == "username" else {"ip_address": value}
+        if _failures(**lookup) >= limit:
+            subjects.append((kind, value))
     for kind, value in subjects:
         key = f"attest:lockout:{kind}:{value}"
         try:
