@@ -220,14 +220,21 @@ async def upload_batch(session, base: str, count: int) -> tuple[float, list[floa
 
 
 async def flood(
-    base: str, attempts: int, clients: int, round_no: int, accounts: int, rate: float
+    base: str,
+    attempts: int,
+    clients: int,
+    round_no: int,
+    accounts: int,
+    rate: float,
+    prelocked: bool = False,
 ) -> dict:
     """`attempts` wrong passwords, each from its own address, over `accounts` usernames."""
     import aiohttp
 
     statuses: dict[int, int] = {}
     queue = list(range(attempts))
-    usernames = [f"r{round_no}-victim{k}" for k in range(accounts)]
+    prefix = "locked" if prelocked else f"r{round_no}"
+    usernames = [f"{prefix}-victim{k}" for k in range(accounts)]
 
     async def client(index: int):
         jar = aiohttp.CookieJar(unsafe=True)
@@ -268,6 +275,8 @@ async def run(args, base: str, password: str) -> int:
     async with aiohttp.ClientSession(cookie_jar=jar) as session:
         await sign_in(session, base, password)
         await upload_batch(session, base, 3)  # warm-up: connections, caches
+        if args.prelocked:  # lock the flood's usernames first: no password hash in the rounds
+            await flood(base, 6 * args.accounts, 1, 0, args.accounts, 0, True)
         results = {"quiet": [], "flood": []}
         order = []
         for r in range(args.rounds):
@@ -290,6 +299,7 @@ async def run(args, base: str, password: str) -> int:
                         i,
                         args.accounts,
                         args.flood_rate,
+                        args.prelocked,
                     ),
                 )
                 flooder.start()
@@ -330,6 +340,11 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--prelocked",
+        action="store_true",
+        help="flood usernames already locked (no password is hashed during the rounds)",
+    )
     parser.add_argument("--batch", type=int, default=None, help="FAILED_SIGNIN_BATCH")
     args = parser.parse_args()
 
