@@ -308,6 +308,8 @@ AXES_RESET_ON_SUCCESS = False  # a right password does not clear an address's fa
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are audit events already
 AXES_HTTP_RESPONSE_CODE = 429
+# Masked in axes' copy of the failed form (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 # Attempts while locked are refused without touching axes' counters (they are still kept as
 # failed sign-ins): the lock runs AXES_COOLOFF from the failure that set it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
