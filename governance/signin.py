@@ -16,7 +16,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Sum
 from django.shortcuts import render
 from django.utils import timezone
@@ -61,7 +61,10 @@ def failed_signins_fold(*, max_attempts: int = FOLD_MAX_ATTEMPTS) -> int:
     with request_context.audit_context(source="task"):
         while True:
             with transaction.atomic():
-                rows = list(FailedSignIn.objects.select_for_update().order_by("id")[:max_attempts])
+                # Rows another fold is taking are skipped, not waited for (PostgreSQL).
+                skip = connection.features.has_select_for_update_skip_locked
+                pending = FailedSignIn.objects.select_for_update(skip_locked=skip)
+                rows = list(pending.order_by("id")[:max_attempts])
                 if not rows:
                     break
                 usernames, addresses = {}, {}

@@ -453,3 +453,29 @@ def test_api_refuses_writes_with_an_auditors_token_whatever_its_scope(client, au
     )
     assert response.status_code == 403
     assert response.json()["error_code"] == "PERMISSION_DENIED"
+
+
+# --- Concurrent folds (PostgreSQL row locks) ----------------------------------------------
+
+
+@pytest.mark.postgres
+def test_concurrent_folds_chain_each_attempt_exactly_once(transactional_db):
+    from django.db import connection
+
+    from tests.governance.test_concurrency import run_together
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://... (CI does)")
+    FailedSignIn.objects.bulk_create(
+        FailedSignIn(username=f"u{n}", client_ip="10.2.0.1") for n in range(300)
+    )
+    results = run_together(*[lambda: failed_signins_fold(max_attempts=50)] * 4)
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) == 300 and not FailedSignIn.objects.exists()
+    listed = [
+        a[1]
+        for e in AuditEvent.objects.filter(action="auth.login_failed")
+        for a in e.after["attempts"]
+    ]
+    assert sorted(listed) == sorted(f"u{n}" for n in range(300))
+    assert audit.verify_chain()[1:] == (None, "")
