@@ -5,6 +5,7 @@ under var/, and background work in process. README.md lists every variable.
 """
 
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -298,8 +299,6 @@ ATTEST_PAGE_SIZE = env_int("ATTEST_PAGE_SIZE", 25)
 ATTEST_LIST_COUNT_CAP = env_int("ATTEST_LIST_COUNT_CAP", 1000)
 # Used in links sent by email.
 ATTEST_BASE_URL = env_str("ATTEST_BASE_URL", "http://127.0.0.1:8000")
-# Trust X-Forwarded-For for the client address only behind a known proxy.
-ATTEST_TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 # Model cards: the sections that must be filled for a card to count as complete (the
 # "model card complete" approval gate); keys are listed in registry/cards.py.
 ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
@@ -362,6 +361,83 @@ ATTEST_REPORT_RETENTION_DAYS_DOCUMENTATION = env_int("REPORT_RETENTION_DAYS_DOCU
 ATTEST_REPORT_RETENTION_DAYS_LOGS = env_int("REPORT_RETENTION_DAYS_LOGS", 366)
 # Largest uploaded compliance document (e.g. a signed declaration of conformity).
 ATTEST_COMPLIANCE_DOCUMENT_MAX_BYTES = env_int("COMPLIANCE_DOCUMENT_MAX_BYTES", 50 * 1024**2)
+
+# --- Sign-in throttling, sessions and proxies (docs/deploy.md) --------------------------
+# How many reverse proxies you run in front of Attest: the client address is the entry that
+# many hops from the right of X-Forwarded-For (0: REMOTE_ADDR, the header is ignored). The
+# older TRUST_X_FORWARDED_FOR=true means 1.
+ATTEST_TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT", 1 if env_bool("TRUST_X_FORWARDED_FOR", False) else 0
+)
+if ATTEST_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
+# The cache holds the API token failure counters. Redis when CACHE_URL (or a Redis Celery
+# broker) is set, so every worker process shares them; otherwise each process's memory.
+_cache_url = env_str("CACHE_URL", _broker if _broker.startswith(("redis://", "rediss://")) else "")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "attest",
+        }
+    }
+elif _cache_url in ("", "locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL={_cache_url!r}: use redis://host:6379/1 or locmem://.")
+
+# django-axes: lock sign-in for a username, and separately for an address, after
+# AXES_FAILURE_LIMIT failures within AXES_COOLOFF minutes (failures are kept in the database,
+# shared by every worker). Registry admins unlock in the admin ("Access attempts").
+INSTALLED_APPS += ["axes"]
+# The lockout check comes first, before any password is hashed; the expiry backend follows.
+AUTHENTICATION_BACKENDS.insert(0, "governance.auth_backends.ThrottledSignInBackend")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "governance.sessions.SessionLifetimeMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # axes wants to be last
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "governance.request_context.client_ip"
+AXES_LOCKOUT_CALLABLE = "governance.signin.lockout_response"
+AXES_ENABLE_ADMIN = False  # registered on Attest's admin site instead (governance.admin)
+AXES_RESET_ON_SUCCESS = False  # a right password does not clear an address's failures
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are audit events already
+AXES_HTTP_RESPONSE_CODE = 429
+# Masked in axes' copy of the failed form (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+# Attempts while locked are refused without touching axes' counters (they are still kept as
+# failed sign-ins): the lock runs AXES_COOLOFF from the failure that set it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+
+# Failed sign-ins are written to a small table (governance.FailedSignIn) rather than the
+# hash chain, and folded into the chain as one summary event per batch: when this many
+# are waiting, or the oldest has waited this many seconds.
+ATTEST_FAILED_SIGNIN_BATCH = env_int("FAILED_SIGNIN_BATCH", 100)
+ATTEST_FAILED_SIGNIN_FOLD_SECONDS = env_int("FAILED_SIGNIN_FOLD_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["fold-failed-signins"] = {
+    "task": "governance.tasks.fold_failed_signins",
+    "schedule": float(ATTEST_FAILED_SIGNIN_FOLD_SECONDS),
+}
+
+# API tokens: after this many failed tokens from one address within the window, that
+# address gets 429 (with Retry-After) until the window ends.
+ATTEST_API_TOKEN_FAILURE_LIMIT = env_int("API_TOKEN_FAILURE_LIMIT", 20)
+ATTEST_API_TOKEN_FAILURE_WINDOW_SECONDS = env_int("API_TOKEN_FAILURE_WINDOW_SECONDS", 300)
+
+# Sessions end after SESSION_ABSOLUTE_LIFETIME_SECONDS whatever happens, and after an idle
+# time: shorter for those who can approve or administer (approvers, Compliance, registry
+# admins, superusers) than for everyone else.
+ATTEST_SESSION_ABSOLUTE_LIFETIME = env_int("SESSION_ABSOLUTE_LIFETIME_SECONDS", 8 * 3600)
+ATTEST_SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 2 * 3600)
+ATTEST_SESSION_PRIVILEGED_IDLE_TIMEOUT = env_int("SESSION_PRIVILEGED_IDLE_TIMEOUT_SECONDS", 30 * 60)
+SESSION_COOKIE_AGE = ATTEST_SESSION_ABSOLUTE_LIFETIME
 
 LOGGING = {
     "version": 1,

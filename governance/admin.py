@@ -1,3 +1,5 @@
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -16,6 +18,7 @@ from governance.models import (
     RiskClassDecision,
     TransitionRequest,
 )
+from governance.signin import signin_unlock
 
 
 def admin_snapshot(obj) -> dict:
@@ -293,3 +296,47 @@ class RiskClassChangeRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AccessAttempt, site=registry_admin_site)
+class AccessAttemptAdmin(RegistryAdminOnlyMixin, admin.ModelAdmin):
+    """django-axes' failed sign-in counters: who is locked out, and unlocking (audited)."""
+
+    list_display = ("attempt_time", "username", "ip_address", "failures_since_start", "locked")
+    list_filter = ("attempt_time",)
+    search_fields = ("username", "ip_address")
+    ordering = ("-attempt_time",)
+    fields = ("username", "ip_address", "user_agent", "path_info", "attempt_time")
+    readonly_fields = fields
+    actions = ["unlock_usernames", "unlock_addresses"]
+
+    @admin.display(boolean=True, description="Locked")
+    def locked(self, obj):
+        return obj.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # unlock with the actions, which are audited
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def _unlock(self, request, values, field):
+        for value in sorted(values):
+            signin_unlock(actor=request.user, **{field: value})
+        self.message_user(request, f"Unlocked {len(values)}: {', '.join(sorted(values))}.")
+
+    @admin.action(description="Unlock the selected usernames")
+    def unlock_usernames(self, request, queryset):
+        self._unlock(request, {a.username for a in queryset if a.username}, "username")
+
+    @admin.action(description="Unlock the selected addresses")
+    def unlock_addresses(self, request, queryset):
+        self._unlock(request, {a.ip_address for a in queryset if a.ip_address}, "ip_address")

@@ -123,6 +123,13 @@ def record(
     return event
 
 
+def lock_chain() -> None:
+    """Take the chain's lock for the rest of the transaction (to check, then record)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.lock_chain() must be called inside a transaction")
+    _locked_head()
+
+
 def _locked_head() -> AuditChainHead:
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:

@@ -6,6 +6,7 @@ set it with `audit_context()` (see governance.signals for the Celery hooks).
 """
 
 import contextvars
+import ipaddress
 import re
 import uuid
 from contextlib import contextmanager
@@ -61,12 +62,36 @@ def add_context_fact(key: str, value: str) -> None:
     _current.set(replace(ctx, extra=ctx.extra + ((key, value),)))
 
 
-def _client_ip(request) -> str | None:
-    if getattr(settings, "ATTEST_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address
+    that many hops from the right of X-Forwarded-For. Each proxy appends the peer it saw, so
+    only the rightmost entries were written by proxies we trust; anything to their left is
+    whatever the client sent and is never used. Audit events and sign-in throttling
+    (AXES_CLIENT_IP_CALLABLE) both read the address here."""
+    remote = _valid_ip(request.META.get("REMOTE_ADDR"))
+    proxies = getattr(settings, "ATTEST_TRUSTED_PROXY_COUNT", 0)
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    if len(hops) < proxies:
+        # Fewer entries than proxies: the request did not come through all of them.
+        return remote
+    return _valid_ip(hops[-proxies]) or remote
+
+
+def _valid_ip(value) -> str | None:
+    if not value:
+        return None
+    value = str(value).strip()
+    if value.startswith("[") and "]" in value:  # "[::1]:port"
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # "1.2.3.4:port"
+        value = value.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 class RequestContextMiddleware:
@@ -81,7 +106,7 @@ class RequestContextMiddleware:
         source = "api" if request.path.startswith("/api/") else "web"
         request.request_id = request_id
         token = _current.set(
-            RequestContext(request_id=request_id, source=source, client_ip=_client_ip(request))
+            RequestContext(request_id=request_id, source=source, client_ip=client_ip(request))
         )
         try:
             response = self.get_response(request)

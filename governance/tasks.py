@@ -54,3 +54,11 @@ def notify_transition(self, job_id: int) -> dict:
         result=job.result | {"recipients": len(recipients)},
     )
     return {"sent": len(recipients)}
+
+
+@shared_task(acks_late=True)
+def fold_failed_signins() -> dict:
+    """Celery beat, every ATTEST_FAILED_SIGNIN_FOLD_SECONDS: failed sign-ins into the chain."""
+    from governance.signin import failed_signins_fold
+
+    return {"folded": failed_signins_fold()}

@@ -7,9 +7,14 @@ mlflow client sends for MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME/PASSW
 import base64
 import binascii
 import hashlib
+import logging
+import math
 import secrets
+import time
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +22,7 @@ from django.utils import timezone
 from governance import access, audit, request_context
 from governance.models import PersonalToken
 
+log = logging.getLogger(__name__)
 TOKEN_PREFIX = "attest_"
 # last_used_at is written at most this often per token, so reads stay reads.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -52,6 +58,12 @@ def token_create(
         raise ValidationError({"name": "Use at most 100 characters."})
     if scope not in PersonalToken.Scope.values:
         raise ValidationError({"scope": "Choose read-only or read-write."})
+    if scope == PersonalToken.Scope.WRITE and access.is_auditor(user):
+        # Every route (profile page, admin issuing, create_api_token) comes through here.
+        who = user.get_username()
+        raise ValidationError(
+            {"scope": f"{who} is an auditor: auditors can only hold read-only tokens."}
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     public = secrets.token_hex(6)
@@ -126,6 +138,53 @@ def authenticate(raw: str, *, username: str | None = None) -> PersonalToken | No
         PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# --- Failed tokens: rate-limited per client address ------------------------------------
+
+
+class TokenThrottled(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed API tokens from this address; retry in {retry_after}s.")
+        self.retry_after = retry_after
+
+
+def _throttle_keys(client_ip: str) -> tuple[str, str]:
+    return f"attest:tokenfail:{client_ip}", f"attest:tokenfail-start:{client_ip}"
+
+
+def token_throttle_check(client_ip: str | None) -> None:
+    """Raise TokenThrottled while `client_ip` has used up its failures for the window."""
+    if not client_ip:
+        return
+    count_key, start_key = _throttle_keys(client_ip)
+    try:
+        values = cache.get_many([count_key, start_key])
+    except Exception:  # noqa: BLE001 - a cache outage must not take the API down
+        log.warning("cache unavailable: API token throttling skipped", exc_info=True)
+        return
+    if values.get(count_key, 0) >= settings.ATTEST_API_TOKEN_FAILURE_LIMIT:
+        window = settings.ATTEST_API_TOKEN_FAILURE_WINDOW_SECONDS
+        started = values.get(start_key) or time.time()
+        raise TokenThrottled(max(1, math.ceil(started + window - time.time())))
+
+
+def token_failure_note(client_ip: str | None) -> None:
+    """Count one failed token for `client_ip` in the current window (cache, no database)."""
+    if not client_ip:
+        return
+    count_key, start_key = _throttle_keys(client_ip)
+    window = settings.ATTEST_API_TOKEN_FAILURE_WINDOW_SECONDS
+    try:
+        if cache.add(count_key, 1, timeout=window):
+            cache.set(start_key, time.time(), timeout=window)
+        else:
+            cache.incr(count_key)
+    except ValueError:  # expired between add and incr: start a new window
+        cache.add(count_key, 1, timeout=window)
+        cache.set(start_key, time.time(), timeout=window)
+    except Exception:  # noqa: BLE001
+        log.warning("cache unavailable: API token failure not counted", exc_info=True)
 
 
 def token_from_header(header: str) -> tuple[bool, PersonalToken | None]:

@@ -62,6 +62,15 @@ def client_for(user) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttling counters live in the cache: no test inherits another's failures."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def default_approvers(settings):
     """New models get approve for Approvers and Compliance, as in production (the test

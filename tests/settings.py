@@ -49,3 +49,6 @@ os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405  (whitenoise looks for it)
 # new model's approve to Approvers and Compliance, the production default) switch it on
 # with the `default_approvers` fixture (tests/conftest.py).
 ATTEST_DEFAULT_APPROVER_GROUPS = []
+# One process: the cache (API token failure counters, lockout de-duplication) in memory,
+# emptied before every test (tests/conftest.py), whatever the stack configures.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,4 +1,4 @@
-from governance.models.accounts import AccountExpiry
+from governance.models.accounts import AccountExpiry, FailedSignIn
 from governance.models.audit import AuditChainHead, AuditEvent, SignedTreeHead
 from governance.models.lifecycle import (
     ApprovalPolicy,
@@ -20,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "ComplianceDocument",
     "Decision",
+    "FailedSignIn",
     "PersonalToken",
     "ProtectedAlias",
     "Report",

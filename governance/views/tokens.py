@@ -52,8 +52,6 @@ def token_list(request):
     created = None
     status = 200
     if request.method == "POST":
-        if access.is_auditor(request.user) and form.data.get("scope") == PersonalToken.Scope.WRITE:
-            form.add_error("scope", "Auditors can only hold read-only tokens.")
         if form.is_valid():
             try:
                 token, raw = token_create(

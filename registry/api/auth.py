@@ -13,7 +13,14 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from governance import access
-from governance.tokens import note_token_in_context, token_from_header
+from governance.request_context import client_ip
+from governance.tokens import (
+    TokenThrottled,
+    note_token_in_context,
+    token_failure_note,
+    token_from_header,
+    token_throttle_check,
+)
 from registry.api import specs
 from registry.api.errors import ApiError, error_response, response_for
 
@@ -132,9 +139,20 @@ def api_view(*methods: str, write: bool | None = None, raw_body: bool = False, s
                 return error_response(
                     "ENDPOINT_NOT_FOUND", f"{request.method} is not supported on {request.path}."
                 )
-            presented, token = token_from_header(request.headers.get("Authorization", ""))
+            header = request.headers.get("Authorization", "")
+            address = client_ip(request)
+            if header:
+                # An address that sent too many bad tokens is refused before any lookup.
+                try:
+                    token_throttle_check(address)
+                except TokenThrottled as exc:
+                    response = error_response("REQUEST_LIMIT_EXCEEDED", str(exc))
+                    response["Retry-After"] = str(exc.retry_after)
+                    return response
+            presented, token = token_from_header(header)
             if presented:
                 if token is None:
+                    token_failure_note(address)
                     return error_response("UNAUTHENTICATED", "The API token is not valid.")
                 request.user = token.user
                 request.api_token = token

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from governance import access
-from governance.models import AuditEvent, TransitionRequest
+from governance.models import AuditEvent, PersonalToken, TransitionRequest
 from governance.services import decision_record, model_risk_class_set
 from registry.models import Artifact, ModelVersion, RegisteredModel, Stage
 from tests.api.conftest import log_and_register
@@ -189,7 +189,11 @@ def test_out_of_scope_models_are_not_found(mlflow_as, other_scientist, model):
 
 def test_auditor_reads_but_every_write_is_refused(mlflow_as, auditor, model, version):
     access.grant(model, "view", user=auditor)
-    client = mlflow_as(auditor)
+    # Auditors are only issued read-only tokens (governance.tokens.token_create); give this
+    # one a read-write scope behind the service's back (a token from before the rule, or
+    # edited in the database): the API still refuses every write.
+    client = mlflow_as(auditor, PersonalToken.Scope.READ)
+    PersonalToken.objects.filter(user=auditor).update(scope=PersonalToken.Scope.WRITE)
     assert client.get_model_version("fraud-detector", "1").version == "1"
     before = AuditEvent.objects.count()
     writes = [

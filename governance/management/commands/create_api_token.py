@@ -35,5 +35,6 @@ class Command(BaseCommand):
                     actor=user, name=opts["name"], scope=scope, expires_at=expires
                 )
             except ValidationError as exc:
-                raise CommandError("; ".join(exc.messages)) from exc
+                hint = " Use --read-only." if scope == PersonalToken.Scope.WRITE else ""
+                raise CommandError("; ".join(exc.messages) + hint) from exc
         self.stdout.write(raw)
