@@ -22,7 +22,9 @@ A = "/api/2.0/mlflow-artifacts/artifacts"
 @pytest.fixture
 def api(client):
     def call(user, method, path, data=None):
-        raw = token_create(actor=user, name="t", scope="write")[1]
+        # Auditors are only ever issued read-only tokens (governance.tokens.token_create).
+        scope = "read" if access.is_auditor(user) else "write"
+        raw = token_create(actor=user, name="t", scope=scope)[1]
         kwargs = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
         if method == "get":
             return client.get(path, data or {}, **kwargs)
