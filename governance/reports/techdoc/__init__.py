@@ -1,7 +1,7 @@
 """Technical documentation of one version, in the order of EU AI Act Annex IV.
 
 Each of Annex IV's nine points is a section; each thing the point asks for is an item,
-filled from the record: the model card (registry/cards.py), the version's lineage,
+filled from the record: the model card (registry/cards/), the version's lineage,
 metrics, parameters and artifacts, the approvals and stage changes (transition requests,
 decisions and the audit trail) and the uploaded declaration of conformity. An item the
 record cannot fill stays in the document with no blocks, so it is printed as missing with
