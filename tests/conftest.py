@@ -80,9 +80,16 @@ def default_approvers(settings):
 
 @pytest.fixture
 def audit_count():
-    """Call to get the number of audit events written since the fixture was created."""
-    start = AuditEvent.objects.count()
-    return lambda: AuditEvent.objects.count() - start
+    """Call to get the number of audit events written since the fixture was created, or
+    since the last `audit_count.reset()` (signing a test client in writes an event too, so
+    tests that count from there reset after making their clients)."""
+    state = {"start": AuditEvent.objects.count()}
+
+    def count():
+        return AuditEvent.objects.count() - state["start"]
+
+    count.reset = lambda: state.update(start=AuditEvent.objects.count())
+    return count
 
 
 # --- The production stack (ATTEST_TEST_STACK=1) -------------------------------------------

@@ -39,18 +39,6 @@ from tests.factories import make_model, make_user, make_version
 APPROVE = access.codename("approve", RegisteredModel)
 
 
-@pytest.fixture
-def audit_count():
-    """Audit events since the last `audit_count.reset()` (signing a client in writes one)."""
-    state = {"start": AuditEvent.objects.count()}
-
-    def count():
-        return AuditEvent.objects.count() - state["start"]
-
-    count.reset = lambda: state.update(start=AuditEvent.objects.count())
-    return count
-
-
 def ready(model, version):
     model_risk_class_set(
         actor=model.created_by, registered_model=model, risk_class="limited", rationale="x"
