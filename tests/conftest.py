@@ -44,6 +44,18 @@ def viewer(db):
 
 
 @pytest.fixture
+def team_member(db, team, model):
+    """In the model's team: view and change through the team's grant, no manage."""
+    return make_user("tom", access.ROLE_DATA_SCIENTISTS, team.name)
+
+
+@pytest.fixture
+def outsider_approver(db):
+    """An approver with no grant on the model."""
+    return make_user("ozzy", access.ROLE_APPROVERS)
+
+
+@pytest.fixture
 def model(scientist, team, viewer):
     m = make_model(scientist, name="fraud-detector", team=team, description="Card **fraud**")
     access.grant(m, "view", user=viewer)
