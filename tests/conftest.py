@@ -56,6 +56,18 @@ def outsider_approver(db):
 
 
 @pytest.fixture
+def sam(db, team):
+    """Another data scientist, in dana's team, not an approver."""
+    return make_user("sam", access.ROLE_DATA_SCIENTISTS, team.name)
+
+
+@pytest.fixture
+def cora(db):
+    """Compliance, with no grant of her own on the model."""
+    return make_user("cora", access.ROLE_COMPLIANCE)
+
+
+@pytest.fixture
 def model(scientist, team, viewer):
     m = make_model(scientist, name="fraud-detector", team=team, description="Card **fraud**")
     access.grant(m, "view", user=viewer)
