@@ -41,11 +41,11 @@ class Verdict:
     findings: list[dict] = field(default_factory=list)
 
 
-class _NotPickle(Exception):
+class NotPickle(Exception):
     """The first byte is not a pickle opcode."""
 
 
-class _Truncated(Exception):
+class Truncated(Exception):
     """The bytes end before the pickle's STOP."""
 
 

@@ -14,22 +14,22 @@ import zipfile
 from registry.pickles.common import (
     SNIFF_BYTES,
     Limits,
+    NotPickle,
     ScanError,
     ScanLimit,
-    _NotPickle,
-    _Truncated,
+    Truncated,
 )
 from registry.pickles.formats import sniff
-from registry.pickles.opcodes import _PickleReader
-from registry.pickles.streams import _Budget, _Counted, _Peek, _ZlibReader
+from registry.pickles.opcodes import PickleReader
+from registry.pickles.streams import Budget, Counted, Peek, ZlibReader
 
 # --- Files and containers -----------------------------------------------------------------
 
 
-class _Scan:
+class FileScan:
     def __init__(self, rules, limits: Limits):
         self.rules = rules
-        self.budget = _Budget(limits)
+        self.budget = Budget(limits)
         self.limits = limits
         self.findings: list[dict] = []
         self.errors: list[dict] = []
@@ -43,7 +43,7 @@ class _Scan:
 
     def stream(self, raw, where: str, depth: int, *, expect_pickle=False, seekable=False):
         """Scan one stream (a file or an archive member), recording into self."""
-        reader = _Peek(raw)
+        reader = Peek(raw)
         head = reader.peek(SNIFF_BYTES)
         kind = sniff(head, complete=len(head) < SNIFF_BYTES)
         # zipfile (and so any loader built on it) finds an archive by its end: a file that
@@ -66,22 +66,22 @@ class _Scan:
         if zip_too:
             self._zip(raw, where, depth, True)
 
-    def _pickles(self, reader: _Peek, where: str, expect_pickle: bool) -> None:
-        first = _PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
+    def _pickles(self, reader: Peek, where: str, expect_pickle: bool) -> None:
+        first = PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
         try:
             first.read_one()
-        except _NotPickle:
+        except NotPickle:
             if expect_pickle:
                 raise ScanError("should be a pickle here, but is not one") from None
             return
-        except (_Truncated, ScanError) as exc:
+        except (Truncated, ScanError) as exc:
             self.findings += first.findings
             limit = isinstance(exc, ScanLimit)
             if not (limit or expect_pickle or first.proto or first.globals_seen):
                 # Opcodes by chance (text, numbers) that the unpickler would refuse before
                 # importing anything: not a pickle.
                 return
-            if isinstance(exc, _Truncated):
+            if isinstance(exc, Truncated):
                 raise ScanError("the pickle ends before its STOP opcode") from None
             raise
         self.findings += first.findings
@@ -89,10 +89,10 @@ class _Scan:
         # Loaders such as legacy torch.save read several pickles in a row: read on while
         # the bytes go on being pickles; what follows the last one is data.
         while reader.peek(1):
-            more = _PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
+            more = PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
             try:
                 more.read_one()
-            except (_NotPickle, _Truncated, ScanError):
+            except (NotPickle, Truncated, ScanError):
                 self.findings += more.findings  # an import before the junk still counts
                 return
             self.findings += more.findings
@@ -105,7 +105,7 @@ class _Scan:
         except ScanError as exc:
             self.error(where, str(exc))
 
-    def _compressed(self, kind: str, reader: _Peek, where: str, depth: int) -> None:
+    def _compressed(self, kind: str, reader: Peek, where: str, depth: int) -> None:
         label = f"{where} ({kind})" if where else f"({kind})"
         if kind == "lz4":
             raise ScanError("lz4-compressed; the scanner cannot open lz4")
@@ -115,9 +115,9 @@ class _Scan:
             "bz2": lambda r: bz2.BZ2File(r),  # noqa: SIM115
             "xz": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_XZ),  # noqa: SIM115
             "lzma": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_ALONE),  # noqa: SIM115
-            "zlib": _ZlibReader,
+            "zlib": ZlibReader,
         }[kind]
-        inner = _Peek(_Counted(opener(reader), self.budget))
+        inner = Peek(Counted(opener(reader), self.budget))
         if kind in ("lzma", "zlib"):  # weak magic: a stream that does not start is not one
             try:
                 inner.peek(1)
@@ -158,10 +158,10 @@ class _Scan:
                 torch_pickle = info.filename.rsplit("/", 1)[-1] == "data.pkl"
                 with handle:
                     self._member(
-                        _Counted(handle, self.budget), name, depth, expect_pickle=torch_pickle
+                        Counted(handle, self.budget), name, depth, expect_pickle=torch_pickle
                     )
 
-    def _tar(self, reader: _Peek, where: str, depth: int) -> None:
+    def _tar(self, reader: Peek, where: str, depth: int) -> None:
         try:
             with tarfile.open(fileobj=reader, mode="r|") as archive:
                 for info in archive:
@@ -170,11 +170,11 @@ class _Scan:
                     name = f"{where}/{info.name}" if where else info.name
                     handle = archive.extractfile(info)
                     if handle is not None:
-                        self._member(_Counted(handle, self.budget), name, depth)
+                        self._member(Counted(handle, self.budget), name, depth)
         except tarfile.TarError as exc:
             raise ScanError(f"not a readable tar archive: {exc}") from exc
 
-    def _npy(self, reader: _Peek, where: str, depth: int) -> None:
+    def _npy(self, reader: Peek, where: str, depth: int) -> None:
         """A .npy file is a header then raw data, or a pickle when it holds objects."""
         magic = reader.read(8)
         major = magic[6] if len(magic) > 6 else 0
@@ -192,7 +192,7 @@ class _Scan:
             self._pickles(reader, where, expect_pickle=True)
 
 
-def _copy_counted(src, dst, budget: _Budget) -> None:
+def _copy_counted(src, dst, budget: Budget) -> None:
     while True:
         chunk = src.read(1024 * 1024)
         if not chunk:

@@ -10,12 +10,12 @@ from registry.pickles.common import (
     _XZ,
     _ZIP,
     Limits,
+    NotPickle,
     ScanError,
-    _NotPickle,
-    _Truncated,
+    Truncated,
 )
-from registry.pickles.opcodes import _NOTHING_ALLOWED, _PickleReader
-from registry.pickles.streams import _Budget, _Peek
+from registry.pickles.opcodes import _NOTHING_ALLOWED, PickleReader
+from registry.pickles.streams import Budget, Peek
 
 # --- Telling formats apart ----------------------------------------------------------------
 
@@ -53,12 +53,12 @@ def might_need_scan(head: bytes, *, complete: bool) -> bool:
 def looks_like_pickle(head: bytes, *, complete: bool) -> bool:
     """Do these bytes read as pickle opcodes from the first byte: to a STOP, to the end of
     an incomplete head, or far enough to import something?"""
-    scan = _PickleReader(_Peek(io.BytesIO(head)), rules=_NOTHING_ALLOWED, budget=_Budget(Limits()))
+    scan = PickleReader(Peek(io.BytesIO(head)), rules=_NOTHING_ALLOWED, budget=Budget(Limits()))
     try:
         scan.read_one()
-    except _NotPickle:
+    except NotPickle:
         return False
-    except _Truncated:  # ran out of bytes: of the head only, or of the whole file
+    except Truncated:  # ran out of bytes: of the head only, or of the whole file
         return bool(scan.globals_seen) or scan.proto or not complete
     except ScanError:  # not a pickle after all, unless it looked like one or imported
         return bool(scan.globals_seen) or scan.proto

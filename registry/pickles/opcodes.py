@@ -14,12 +14,12 @@ from registry.pickles.common import (
     _MAX_LINE,
     _MAX_NAME,
     _MAX_VALUE,
+    NotPickle,
     ScanError,
     ScanLimit,
-    _NotPickle,
-    _Truncated,
+    Truncated,
 )
-from registry.pickles.streams import _Budget, _Peek
+from registry.pickles.streams import Budget, Peek
 
 # --- Pickles --------------------------------------------------------------------------------
 
@@ -104,10 +104,10 @@ _NOTHING_ALLOWED = AllowList(())
 _NAME_CHARS = re.compile(rb"^[A-Za-z0-9_.\x80-\xff]*$")
 
 
-class _PickleReader:
-    """Reads pickles from a _Peek, recording the globals they import."""
+class PickleReader:
+    """Reads pickles from a Peek, recording the globals they import."""
 
-    def __init__(self, reader: _Peek, *, rules: AllowList, budget: _Budget, where=""):
+    def __init__(self, reader: Peek, *, rules: AllowList, budget: Budget, where=""):
         self.reader = reader
         self.rules = rules
         self.budget = budget
@@ -158,13 +158,13 @@ class _PickleReader:
                 code = reader.read(1)
                 if not code:
                     if first:
-                        raise _NotPickle
-                    raise _Truncated
+                        raise NotPickle
+                    raise Truncated
                 byte = code[0]
             op = _OPS[byte]
             if op is None:
                 if first:
-                    raise _NotPickle
+                    raise NotPickle
                 raise ScanError(f"byte {reader.pos - 1} is not a pickle opcode")
             if first and byte == 0x80:
                 self.proto = True
@@ -187,7 +187,7 @@ class _PickleReader:
                     raise ScanError("a GLOBAL whose module is not a module name")
                 if len(module) >= _MAX_NAME or len(attr) >= _MAX_NAME:
                     return self._unresolved("a name too long to read")
-                raise _Truncated
+                raise Truncated
             return self._import(
                 module[:-1].decode("utf-8", "replace"), attr[:-1].decode("utf-8", "replace")
             )
@@ -196,7 +196,7 @@ class _PickleReader:
             size = struct.calcsize(fmt)
             raw = self.reader.read(size)
             if len(raw) < size:
-                raise _Truncated
+                raise Truncated
             (length,) = struct.unpack(fmt, raw)
             if length < 0:
                 raise ScanError(f"{name} with a negative length")
@@ -205,7 +205,7 @@ class _PickleReader:
                 return UNKNOWN
             data = self.reader.read(length)
             if len(data) < length:
-                raise _Truncated
+                raise Truncated
             if kind == "unicode":
                 return data.decode("utf-8", "replace")
             return data.decode("latin-1") if kind == "string" else data
@@ -215,11 +215,11 @@ class _PickleReader:
             line = self.reader.readline(_MAX_LINE)
             if not line.endswith(b"\n"):
                 if len(line) < _MAX_LINE:
-                    raise _Truncated
+                    raise Truncated
                 while not line.endswith(b"\n"):  # the unpickler reads any length: so do we
                     line = self.reader.readline(_MAX_LINE)
                     if not line:
-                        raise _Truncated
+                        raise Truncated
                 if name in ("PUT", "GET"):
                     raise ScanError(f"a {name} index longer than {_MAX_LINE} bytes")
                 return UNKNOWN
@@ -232,12 +232,12 @@ class _PickleReader:
         elif op.arg.n >= 0:
             data = self.reader.read(op.arg.n)
             if len(data) < op.arg.n:
-                raise _Truncated
+                raise Truncated
             data = io.BytesIO(data)
         elif name == "LONG4":  # a 4-byte length, then the number's bytes
             raw = self.reader.read(4)
             if len(raw) < 4:
-                raise _Truncated
+                raise Truncated
             (length,) = struct.unpack("<i", raw)
             if length < 0:
                 raise ScanError("LONG4 with a negative length")
@@ -249,7 +249,7 @@ class _PickleReader:
             value = op.arg.reader(data)
         except Exception:
             if not self.reader.peek(1):
-                raise _Truncated from None
+                raise Truncated from None
             # pickletools is stricter than the unpickler about some values (INT "0x10",
             # "1L"): the value does not matter here, so read on rather than stop, which
             # could hide an import that follows.
@@ -430,7 +430,7 @@ class _PickleReader:
         if state.get("numpy_array_alignment_bytes") is not None:
             padding = self.reader.read(1)
             if not padding:
-                raise _Truncated
+                raise Truncated
             self.reader.skip(padding[0])
         self.reader.skip(count * itemsize)
 

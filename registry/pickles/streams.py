@@ -8,12 +8,12 @@ import tarfile
 import zipfile
 import zlib
 
-from registry.pickles.common import Limits, ScanError, ScanLimit, _Truncated
+from registry.pickles.common import Limits, ScanError, ScanLimit, Truncated
 
 # --- Reading ------------------------------------------------------------------------------
 
 
-class _Budget:
+class Budget:
     def __init__(self, limits: Limits):
         self.limits = limits
         self.bytes = 0
@@ -38,10 +38,10 @@ class _Budget:
             raise ScanLimit(f"more than {self.limits.max_opcodes} pickle opcodes: stopped")
 
 
-class _Counted(io.RawIOBase):
+class Counted(io.RawIOBase):
     """Bytes coming out of a decompressor or archive, charged to the budget."""
 
-    def __init__(self, raw, budget: _Budget):
+    def __init__(self, raw, budget: Budget):
         self._raw = raw
         self._budget = budget
 
@@ -74,7 +74,7 @@ class _Counted(io.RawIOBase):
         return len(data)
 
 
-class _ZlibReader(io.RawIOBase):
+class ZlibReader(io.RawIOBase):
     def __init__(self, raw):
         self._raw = raw
         self._d = zlib.decompressobj()
@@ -101,7 +101,7 @@ class _ZlibReader(io.RawIOBase):
                 return out
 
 
-class _Peek:
+class Peek:
     """A front-to-back reader that can look ahead and counts its position."""
 
     CHUNK = 64 * 1024
@@ -161,6 +161,6 @@ class _Peek:
         while n > 0:
             chunk = self._raw.read(min(n, 1024 * 1024))
             if not chunk:
-                raise _Truncated
+                raise Truncated
             n -= len(chunk)
             self.pos += len(chunk)

@@ -5,12 +5,12 @@ import tarfile
 import zlib
 
 from registry.pickles.common import MAX_FINDINGS, Limits, ScanError, Verdict
-from registry.pickles.containers import _Scan
+from registry.pickles.containers import FileScan
 
 
 def scan_stream(raw, *, rules, limits: Limits, expect_pickle=False, seekable=False) -> Verdict:
     """The verdict on one file, read from `raw` (a binary file object)."""
-    scan = _Scan(rules, limits)
+    scan = FileScan(rules, limits)
     try:
         scan.stream(raw, "", 0, expect_pickle=expect_pickle, seekable=seekable)
     except ScanError as exc:

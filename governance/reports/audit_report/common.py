@@ -99,7 +99,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
+def in_chunks(iterable: Iterable, size: int) -> Iterator[list]:
     chunk = []
     for item in iterable:
         chunk.append(item)

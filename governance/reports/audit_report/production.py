@@ -10,8 +10,8 @@ from governance.reports.audit_report.common import (
     BATCH_SIZE,
     PRODUCTION_COLUMNS,
     BuilderBase,
-    _chunks,
     decision_text,
+    in_chunks,
 )
 from governance.reports.inventory import card_completeness_by_version, completeness_text
 from registry.models import Artifact, ModelVersion, Stage
@@ -26,7 +26,7 @@ class ProductionSection(BuilderBase):
             "registered_model__name", "version"
         )
         rows = []
-        for chunk in _chunks(versions.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
+        for chunk in in_chunks(versions.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
             evidence = self._evidence([v.pk for v in chunk])
             for version in chunk:
                 rows.append(self._production_row(version, evidence))

@@ -25,8 +25,8 @@ from governance.reports.techdoc.common import (
     KIND,
     LAYOUT,
     STAGE_CHANGE_ACTIONS,
-    _card_texts,
-    _visible_versions,
+    card_texts,
+    visible_versions,
 )
 from governance.reports.techdoc.description import _general_description
 from governance.reports.techdoc.development import _development
@@ -42,13 +42,13 @@ def build(*, user, scope, progress, now) -> Document:
     model = version.registered_model
     progress(5, "Reading the version and its model card")
     card = card_of(version)
-    texts = _card_texts(card)
+    texts = card_texts(card)
     metadata = clean_metadata(card.metadata)
     metrics = list(version.metrics.all())
     params = list(version.params.all())
     artifacts = list(version.artifacts.all())
     completeness = card_completeness(card, metrics)
-    versions = list(_visible_versions(user, model))
+    versions = list(visible_versions(user, model))
     declaration = selectors.compliance_documents(user, version, kind=DECLARATION).first()
 
     doc = Document(

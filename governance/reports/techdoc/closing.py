@@ -3,7 +3,7 @@ monitoring.
 """
 
 from governance.reports.document import Document
-from governance.reports.techdoc.common import _card_item, _when
+from governance.reports.techdoc.common import card_item, iso_time
 
 # --- 7-9. Standards, declaration, post-market monitoring ---------------------------------
 
@@ -15,7 +15,7 @@ def _standards(doc: Document, ctx: dict) -> None:
         intro="Annex IV point 7: the harmonised standards applied in full or in part, or the "
         "other solutions and specifications used to meet the requirements.",
     )
-    _card_item(
+    card_item(
         section,
         "standards_applied",
         "Standards and specifications",
@@ -45,7 +45,7 @@ def _declaration(doc: Document, ctx: dict) -> None:
                 ("SHA-256", document.sha256),
                 ("Size (bytes)", document.size),
                 ("Uploaded by", document.uploaded_by_username),
-                ("Uploaded at", _when(document.uploaded_at)),
+                ("Uploaded at", iso_time(document.uploaded_at)),
             ]
         )
         item.text(
@@ -61,7 +61,7 @@ def _post_market(doc: Document, ctx: dict) -> None:
         intro="Annex IV point 9 and Article 72: how performance is evaluated once the system "
         "is in use, including the post-market monitoring plan.",
     )
-    _card_item(
+    card_item(
         section,
         "monitoring_plan",
         "Post-market monitoring plan",

@@ -66,16 +66,16 @@ LAYOUT = (
 # --- Small helpers ----------------------------------------------------------------------
 
 
-def _when(value):
+def iso_time(value):
     """A timestamp as ISO 8601 in the current zone, to the second (None stays None)."""
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
-def _username(user) -> str:
+def username(user) -> str:
     return user.get_username() if user is not None else _REMOVED_USER
 
 
-def _card_texts(card) -> dict[str, str]:
+def card_texts(card) -> dict[str, str]:
     """The card's sections with placeholder lines ("[More Information Needed]") removed."""
     texts = {}
     for key, text in (card.sections or {}).items():
@@ -98,14 +98,14 @@ def _card_source(*keys) -> str:
     return "model card: " + ", ".join(_titles(keys))
 
 
-def _card_fill(*keys) -> str:
+def card_fill(*keys) -> str:
     titles = _titles(keys)
     if len(titles) == 1:
         return f"Fill the model card's {titles[0]} section."
     return f"Fill the model card's {', '.join(titles[:-1])} and {titles[-1]} sections."
 
 
-def _add_card_text(item, texts: dict, keys, *, label_each: bool | None = None) -> None:
+def add_card_text(item, texts: dict, keys, *, label_each: bool | None = None) -> None:
     """The card sections as markdown blocks; with several, each starts with its title."""
     label_each = len(keys) > 1 if label_each is None else label_each
     for key in keys:
@@ -114,20 +114,20 @@ def _add_card_text(item, texts: dict, keys, *, label_each: bool | None = None) -
             item.markdown(f"**{SECTIONS_BY_KEY[key].title}**\n\n{text}" if label_each else text)
 
 
-def _card_item(section: Section, key: str, title: str, texts: dict, *card_keys):
-    item = section.item(key, title, source=_card_source(*card_keys), fill=_card_fill(*card_keys))
-    _add_card_text(item, texts, card_keys)
+def card_item(section: Section, key: str, title: str, texts: dict, *card_keys):
+    item = section.item(key, title, source=_card_source(*card_keys), fill=card_fill(*card_keys))
+    add_card_text(item, texts, card_keys)
     return item
 
 
-def _looks_like_library_version(key: str, value: str) -> bool:
+def looks_like_library_version(key: str, value: str) -> bool:
     value = (value or "").strip()
     return bool(value) and (
         bool(_VERSION_KEY_RE.search(key)) or bool(_VERSION_VALUE_RE.match(value))
     )
 
 
-def _file_format(artifact) -> str:
+def file_format(artifact) -> str:
     name = artifact.path.rsplit("/", 1)[-1]
     if name == "MLmodel":
         return "MLflow model descriptor"
@@ -135,13 +135,13 @@ def _file_format(artifact) -> str:
     return ext or artifact.content_type or "file"
 
 
-def _scan_result(artifact) -> str:
+def scan_result(artifact) -> str:
     findings = len(artifact.scan_findings or [])
     label = artifact.get_scan_status_display()
     return f"{label} ({findings} finding{'' if findings == 1 else 's'})" if findings else label
 
 
-def _visible_versions(user, model: RegisteredModel):
+def visible_versions(user, model: RegisteredModel):
     """The model's versions, oldest first, if the user may see the model (one restricted
     row, so the query stays on the (registered_model, version) index)."""
     visible = RegisteredModel.objects.restrict(user, "view", few_rows=True).filter(pk=model.pk)
@@ -152,7 +152,7 @@ def _visible_versions(user, model: RegisteredModel):
     )
 
 
-def _card_state(version) -> str:
+def card_state(version) -> str:
     card = card_of(version)
     if card.pk is None:
         return "no card"

@@ -2,13 +2,13 @@
 
 from governance.reports.document import Document
 from governance.reports.techdoc.common import (
-    _add_card_text,
-    _card_item,
-    _card_state,
-    _file_format,
-    _looks_like_library_version,
-    _username,
-    _when,
+    add_card_text,
+    card_item,
+    card_state,
+    file_format,
+    iso_time,
+    looks_like_library_version,
+    username,
 )
 
 # --- 1. General description ---------------------------------------------------------------
@@ -22,7 +22,7 @@ def _general_description(doc: Document, ctx: dict) -> None:
         intro="Annex IV point 1: intended purpose, provider, version, software and how the "
         "system is placed on the market or put into service.",
     )
-    _card_item(section, "intended_purpose", "Intended purpose", texts, "intended_purpose")
+    card_item(section, "intended_purpose", "Intended purpose", texts, "intended_purpose")
 
     provider = section.item(
         "provider",
@@ -31,7 +31,7 @@ def _general_description(doc: Document, ctx: dict) -> None:
         fill="Fill the model card's Developers detail and Contact section.",
     )
     provider.fields([("Developers", metadata.get("developers")), ("Owning team", model.team.name)])
-    _add_card_text(provider, texts, ["contact"], label_each=True)
+    add_card_text(provider, texts, ["contact"], label_each=True)
 
     versions = ctx["versions"]
     relation = section.item(
@@ -62,9 +62,9 @@ def _general_description(doc: Document, ctx: dict) -> None:
                 if v.pk == version.pk
                 else ("earlier" if v.version < version.version else "later"),
                 v.stage,
-                _when(v.created_at),
-                _username(v.created_by),
-                _card_state(v),
+                iso_time(v.created_at),
+                username(v.created_by),
+                card_state(v),
             ]
             for v in versions
         ],
@@ -81,7 +81,7 @@ def _general_description(doc: Document, ctx: dict) -> None:
         [("Framework", version.framework), ("Framework version", version.framework_version)]
     )
     libraries = [
-        [p.key, p.value] for p in ctx["params"] if _looks_like_library_version(p.key, p.value)
+        [p.key, p.value] for p in ctx["params"] if looks_like_library_version(p.key, p.value)
     ]
     software.table(
         ["Parameter", "Version"], libraries, caption="Library versions logged as parameters"
@@ -98,7 +98,7 @@ def _general_description(doc: Document, ctx: dict) -> None:
     if artifacts:
         delivery.table(
             ["File", "Format", "Size (bytes)"],
-            [[a.path, _file_format(a), a.size] for a in artifacts],
+            [[a.path, file_format(a), a.size] for a in artifacts],
             caption="Files of the version",
         )
         aliases = sorted(a.alias for a in version.aliases.all())

@@ -4,11 +4,11 @@ from governance import selectors
 from governance.policy import policy_for, policy_snapshot
 from governance.reports.document import Document, Section
 from governance.reports.techdoc.common import (
-    _add_card_text,
-    _card_fill,
-    _card_item,
-    _scan_result,
-    _when,
+    add_card_text,
+    card_fill,
+    card_item,
+    iso_time,
+    scan_result,
 )
 from registry.cards import slice_table
 from registry.models import Stage
@@ -47,9 +47,9 @@ def _development(doc: Document, ctx: dict) -> None:
         "design",
         "Design choices and architecture",
         source="model card: Model details (and its Task and Licence details)",
-        fill=_card_fill("model_details"),
+        fill=card_fill("model_details"),
     )
-    _add_card_text(design, texts, ["model_details"])
+    add_card_text(design, texts, ["model_details"])
     if design.blocks:  # the details qualify the text; alone they do not describe a design
         design.fields(
             [("Task", metadata.get("pipeline_tag")), ("Licence", metadata.get("license"))]
@@ -72,9 +72,9 @@ def _development(doc: Document, ctx: dict) -> None:
             ("Datasets named in the model card", ", ".join(metadata.get("datasets", []))),
         ]
     )
-    _add_card_text(training, texts, ["training_data"])
+    add_card_text(training, texts, ["training_data"])
 
-    _card_item(
+    card_item(
         section,
         "human_oversight_assessment",
         "Assessment of the human oversight measures",
@@ -89,17 +89,17 @@ def _development(doc: Document, ctx: dict) -> None:
         fill="Fill the model card's Evaluation data section and record the evaluation "
         "metrics with the version (with a dataset or slice for per-group results).",
     )
-    _add_card_text(validation, texts, ["evaluation_data"])
+    add_card_text(validation, texts, ["evaluation_data"])
     overall = [m for m in ctx["metrics"] if not m.dataset]
     validation.table(
         ["Metric", "Value"], [[m.name, m.value] for m in overall], caption="Overall metrics"
     )
-    _slice_table(validation, ctx["metrics"])
+    add_slice_table(validation, ctx["metrics"])
 
     _cybersecurity(section, ctx)
 
 
-def _slice_table(item, metrics) -> None:
+def add_slice_table(item, metrics) -> None:
     table = slice_table(metrics)
     if table:
         item.table(
@@ -120,7 +120,7 @@ def _cybersecurity(section: Section, ctx: dict) -> None:
     )
     item.table(
         ["File", "SHA-256", "Pickle scan", "Scanned at"],
-        [[a.path, a.sha256, _scan_result(a), _when(a.scanned_at)] for a in ctx["artifacts"]],
+        [[a.path, a.sha256, scan_result(a), iso_time(a.scanned_at)] for a in ctx["artifacts"]],
         caption="Artifact integrity: hashed with SHA-256 while streaming; pickle-based "
         "formats are scanned before the version can be promoted",
     )

@@ -4,7 +4,12 @@ changes).
 
 from governance.models import AuditEvent, Decision, TransitionRequest
 from governance.reports.document import Document
-from governance.reports.techdoc.common import ACTION_LABELS, STAGE_CHANGE_ACTIONS, _username, _when
+from governance.reports.techdoc.common import (
+    ACTION_LABELS,
+    STAGE_CHANGE_ACTIONS,
+    iso_time,
+    username,
+)
 from registry.models import Stage
 
 # --- 6. Changes through the lifecycle ------------------------------------------------------
@@ -29,10 +34,10 @@ def _lifecycle_changes(doc: Document, ctx: dict) -> None:
         [
             [
                 v.version,
-                _when(v.created_at),
-                _username(v.created_by),
+                iso_time(v.created_at),
+                username(v.created_by),
                 v.stage,
-                _when(v.production_approved_at),
+                iso_time(v.production_approved_at),
                 (v.description or "").strip().split("\n", 1)[0][:200],
             ]
             for v in ctx["versions"]
@@ -67,10 +72,10 @@ def _lifecycle_changes(doc: Document, ctx: dict) -> None:
                 r.model_version.version,
                 r.target_stage
                 + (" (post-hoc review)" if r.kind == TransitionRequest.Kind.POST_HOC else ""),
-                _username(r.requested_by),
-                _when(r.created_at),
+                username(r.requested_by),
+                iso_time(r.created_at),
                 r.get_status_display(),
-                _when(r.decided_at),
+                iso_time(r.decided_at),
                 r.justification,
             ]
             for r in requests
@@ -108,7 +113,7 @@ def _lifecycle_changes(doc: Document, ctx: dict) -> None:
                 d.approver_username,
                 ", ".join(d.approver_groups or []),
                 d.get_outcome_display(),
-                _when(d.created_at),
+                iso_time(d.created_at),
                 d.reason,
             ]
             for d in decisions
@@ -143,7 +148,7 @@ def _stage_change_row(event) -> list | None:
             return None  # an approval that did not (yet) complete the policy
         archived = moved.get("archived") or []
         return [
-            _when(event.occurred_at),
+            iso_time(event.occurred_at),
             who,
             label,
             moved.get("version"),
@@ -154,7 +159,7 @@ def _stage_change_row(event) -> list | None:
         ]
     if event.action == "version.archive":
         return [
-            _when(event.occurred_at),
+            iso_time(event.occurred_at),
             who,
             label,
             after.get("version"),
@@ -165,7 +170,7 @@ def _stage_change_row(event) -> list | None:
         ]
     archived = after.get("archived") or []
     return [
-        _when(event.occurred_at),
+        iso_time(event.occurred_at),
         who,
         label,
         after.get("production"),

@@ -2,8 +2,8 @@
 
 from governance.models import AuditEvent
 from governance.reports.document import Document
-from governance.reports.techdoc.common import _add_card_text, _card_item, _when
-from governance.reports.techdoc.development import _slice_table
+from governance.reports.techdoc.common import add_card_text, card_item, iso_time
+from governance.reports.techdoc.development import add_slice_table
 from registry.models import RiskClass
 
 # --- 3. Monitoring, functioning and control -------------------------------------------------
@@ -17,8 +17,8 @@ def _monitoring(doc: Document, ctx: dict) -> None:
         intro="Annex IV point 3: capabilities and limitations of performance, accuracy for "
         "the groups the system is intended for, foreseeable risks and human oversight.",
     )
-    _card_item(section, "capabilities", "Capabilities", texts, "intended_use")
-    _card_item(
+    card_item(section, "capabilities", "Capabilities", texts, "intended_use")
+    card_item(
         section,
         "limitations",
         "Limitations of performance",
@@ -33,9 +33,9 @@ def _monitoring(doc: Document, ctx: dict) -> None:
         fill="Record metrics per group or slice with the version (a metric's dataset) and "
         "fill the model card's Factors section.",
     )
-    _slice_table(groups, ctx["metrics"])
-    _add_card_text(groups, texts, ["factors", "quantitative_analyses"])
-    _card_item(
+    add_slice_table(groups, ctx["metrics"])
+    add_card_text(groups, texts, ["factors", "quantitative_analyses"])
+    card_item(
         section,
         "foreseeable_risks",
         "Foreseeable unintended outcomes and sources of risk",
@@ -43,7 +43,7 @@ def _monitoring(doc: Document, ctx: dict) -> None:
         "risks_limitations",
         "ethical_considerations",
     )
-    _card_item(section, "oversight_measures", "Human oversight measures", texts, "human_oversight")
+    card_item(section, "oversight_measures", "Human oversight measures", texts, "human_oversight")
 
 
 # --- 4. Metrics ---------------------------------------------------------------------------
@@ -55,7 +55,7 @@ def _metrics(doc: Document, ctx: dict) -> None:
         "Appropriateness of the performance metrics",
         intro="Annex IV point 4: why the chosen metrics suit this system.",
     )
-    item = _card_item(
+    item = card_item(
         section, "metrics_appropriateness", "Why these metrics", ctx["texts"], "metrics"
     )
     names = sorted({m.name for m in ctx["metrics"]})
@@ -92,10 +92,10 @@ def _risk_management(doc: Document, ctx: dict) -> None:
                 ("Risk class", model.get_risk_class_display()),
                 ("Rationale", after.get("rationale")),
                 ("Set by", event.actor_username if event else None),
-                ("Set at", _when(event.occurred_at) if event else None),
+                ("Set at", iso_time(event.occurred_at) if event else None),
             ]
         )
-    _card_item(
+    card_item(
         section,
         "risk_management_measures",
         "Known and foreseeable risks and their management",
