@@ -206,6 +206,19 @@ def head_for_evidence() -> SignedTreeHead:
     return head
 
 
+def document_anchor() -> dict:
+    """What a document's first page names (registry.pdf.register_anchor): the key that
+    signs it and a signed tree head over everything committed when it was made."""
+    head = head_for_evidence()
+    return {
+        "key_id": head.key_id,
+        "head_id": head.pk,
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash,
+        "signed_at": head.as_json()["signed_at"],
+    }
+
+
 def consistency_proof(old: SignedTreeHead, new: SignedTreeHead) -> list[str]:
     if old.tree_size == 0 or old.tree_size == new.tree_size:
         return []
