@@ -159,12 +159,12 @@ def proof_document(*, user, export_event_id) -> dict:
         "last_id": ids[-1] if ids else None,
         "tree_head": head.as_json(),
         "signed_statement": head.statement().decode(),
-        "key_fingerprint_sha256": _fingerprint(head.key_id),
+        "key_fingerprint_sha256": key_fingerprint(head.key_id),
         **proof,
     }
 
 
-def _fingerprint(key_id: str) -> str | None:
+def key_fingerprint(key_id: str) -> str | None:
     for public in signing.public_keys():
         if public.key_id == key_id:
             return signing.fingerprint(public.key)
