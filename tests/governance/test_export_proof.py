@@ -160,7 +160,7 @@ def test_proof_of_someone_elses_export_or_of_no_export_is_404(auditor, registry_
     other = AuditEvent.objects.filter(action="version.create").first()
     client = client_for(auditor)
     assert client.get(PROOF_URL).status_code == 404  # the auditor has exported nothing
-    for value in (export["X-Audit-Export-Event"], other.pk, "x", "99999999"):
+    for value in (export["X-Audit-Export-Event"], other.pk, "x", "99999999", "9" * 30, "-1"):
         assert client.get(PROOF_URL, {"export": value}).status_code == 404
 
 
