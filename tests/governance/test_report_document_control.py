@@ -166,3 +166,16 @@ def test_changes_between_names_added_changed_and_removed_sections():
         {"section": "c", "number": "2", "title": "C", "change": "added", "items": []},
         {"section": "b", "number": "2", "title": "B", "change": "removed", "items": []},
     ]
+
+
+def test_the_report_page_shows_the_document_version(generate, auditor, scientist, version):
+    from django.urls import reverse
+
+    generate(version=version)
+    card_save(actor=scientist, version=version, sections={"intended_use": "Changed again."})
+    report, _ = generate(version=version)
+    page = client_for(auditor).get(reverse("governance:report-detail", args=[report.pk]))
+    text = " ".join(page.content.decode().split())
+    shown = text.split("Document version</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert shown.startswith("v2 · changed since v1: ")
+    assert "Monitoring, functioning and control" in shown
