@@ -179,3 +179,33 @@ def test_the_report_page_shows_the_document_version(generate, auditor, scientist
     shown = text.split("Document version</dt><dd>", 1)[1].split("</dd>", 1)[0]
     assert shown.startswith("v2 · changed since v1: ")
     assert "Monitoring, functioning and control" in shown
+
+
+def test_an_audit_report_lists_the_decisions_of_its_period(
+    generate, scientist, approver, ready_version
+):
+    from django.utils import timezone
+
+    request = transition_request_open(
+        actor=scientist, version=ready_version, target_stage="Staging", justification="shadow"
+    )
+    decision_record(actor=approver, request=request, outcome="approve", reason="Looks right")
+    today = timezone.localdate().isoformat()
+    first, content = generate(kind="audit_report", period_start=today, period_end=today)
+    block = control_of(content)
+    assert [a["reason"] for a in block["approvals"]] == ["Looks right"]
+    assert "period" in block["approvals_basis"]
+    # A period with no decisions lists none, and another period is another document.
+    other, content = generate(
+        kind="audit_report", period_start="2020-01-01", period_end="2020-01-31"
+    )
+    assert control_of(content)["approvals"] == []
+    assert other.document_subject != first.document_subject and other.document_version == 1
+    again, content = generate(
+        kind="audit_report", period_start="2020-01-01", period_end="2020-01-31"
+    )
+    # The report states the audit chain's verification as of when it is made, which moved
+    # on: a new version whose change log names only that (and the cover's chain facts).
+    block = control_of(content)
+    assert again.document_version == 2
+    assert {c["section"] for c in block["changes"]} == {"cover", "audit_chain"}
