@@ -116,7 +116,11 @@ def report_mark_running(report: Report) -> None:
     Report.objects.filter(pk=report.pk).update(status=Report.Status.RUNNING, message="")
 
 
-def report_finish(*, report: Report, stored: storage.StoredArtifact, digest: str) -> Report:
+def report_finish(
+    *, report: Report, stored: storage.StoredArtifact, digest: str, document: dict | None = None
+) -> Report:
+    """The file is stored: the row says so, with its document control fields (`document`:
+    subject, version, content and section digests; governance/reports/control.py)."""
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report.pk)
         report.status = Report.Status.READY
@@ -127,6 +131,8 @@ def report_finish(*, report: Report, stored: storage.StoredArtifact, digest: str
         report.digest = digest
         report.finished_at = timezone.now()
         report.message = ""
+        for name, value in (document or {}).items():
+            setattr(report, name, value)
         report.save()
         audit.record(
             actor=report.requested_by or report.requested_by_username,
@@ -142,6 +148,9 @@ def report_finish(*, report: Report, stored: storage.StoredArtifact, digest: str
                 "digest": digest,
                 "keep_until": report.keep_until,
                 "model": report.scope.get("model", ""),
+                **(
+                    {"document_version": report.document_version} if report.document_version else {}
+                ),
             },
             registered_model_id=report.registered_model_id,
             model_version_id=report.model_version_id,

@@ -74,6 +74,14 @@ def audit_export_view(request, fmt):
 
 
 @require_GET
+def audit_export_proof_view(request):
+    """The signed tree head and Merkle proofs for one of the user's exports
+    (?export=<the X-Audit-Export-Event of that download>)."""
+    _require_audit_reader(request.user)
+    return exports.proof_response(user=request.user, export_event_id=request.GET.get("export"))
+
+
+@require_GET
 def model_history_view(request, name):
     model = selectors.model_get(request.user, name)  # 404 unless the user can see it
     form = audit_log.AuditFilterForm(request.GET or None)
