@@ -251,6 +251,8 @@ ROUTES = [
        expect=roles(MODEL_MANAGE, manager=302, admin=302)),
     ui("governance:audit-log", expect=AUDITORS_AND_ADMINS),
     ui("governance:audit-export", lambda w: "csv", expect=AUDITORS_AND_ADMINS),
+    # The proof of one's own latest export: nobody in the world has exported yet.
+    ui("governance:audit-export-proof", expect=roles(AUDITORS_AND_ADMINS, auditor=404, admin=404)),
     ui("governance:model-history", _m),
     ui("governance:report-list", expect=SIGNED_IN),
     ui("governance:report-create", expect=SIGNED_IN),
