@@ -678,7 +678,10 @@ class _PickleReader:
             raise ScanError("a joblib array whose state cannot be read")
         itemsize, has_object = _dtype_layout(state.get("dtype"))
         if has_object:
-            self.read_one()
+            try:
+                self.read_one()
+            except _NotPickle:  # not "no pickle in the file": this one is cut short
+                raise ScanError("a joblib object array whose data is not a pickle") from None
             return
         shape = state.get("shape")
         if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
@@ -708,15 +711,27 @@ def _dtype_layout(dtype) -> tuple[int, bool]:
     typestr = dtype.args[0]
     state = dtype.state if isinstance(dtype.state, tuple) else ()
     flags = state[7] if len(state) > 7 and isinstance(state[7], int) else 0
-    if typestr.startswith("O") or flags & 1:
-        return 0, True
     elsize = state[5] if len(state) > 5 and isinstance(state[5], int) else -1
-    if elsize > 0:
+    if typestr.startswith("O"):
+        return 0, True
+    # NumPy takes the state's element size and flags only for flexible types (bytes, str,
+    # void); for a fixed-size type it keeps its own ('f8' is 8 bytes whatever the state
+    # says). A state that disagrees would make this reader step over a different number of
+    # bytes than joblib reads, hiding opcodes: refuse it rather than guess.
+    flexible = typestr.lstrip("<>|=")[:1] in ("S", "U", "V", "a")
+    if flexible:
+        if flags & 1:
+            return 0, True
+        if elsize <= 0:  # NumPy's item size is then the state's (0 or -1): unreadable
+            raise ScanError(f"a joblib array of dtype {typestr[:20]!r} with no element size")
         return elsize, False
     match = re.fullmatch(r"[<>|=]?[a-zA-Z?](\d+)", typestr)
     if not match or int(match[1]) <= 0:
         raise ScanError(f"a joblib array of dtype {typestr[:20]!r} the scanner cannot size")
-    return int(match[1]), False
+    size = int(match[1])
+    if not flexible and (flags & 1 or (elsize > 0 and elsize != size)):
+        raise ScanError(f"a joblib array whose {typestr[:20]!r} dtype state does not match it")
+    return size, False
 
 
 # --- Files and containers -----------------------------------------------------------------
