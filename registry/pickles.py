@@ -640,12 +640,7 @@ class _PickleReader:
             target = self._top(stack)
             if isinstance(target, _Obj):
                 target.state = state
-                callable_ = target.callable
-                if (
-                    isinstance(callable_, _Global)
-                    and callable_.module == "joblib.numpy_pickle"
-                    and callable_.name == "NumpyArrayWrapper"
-                ):
+                if _is_array_wrapper(target):
                     self._joblib_array(state)
             return
         if name in _STRING_OPS:
@@ -695,6 +690,42 @@ class _PickleReader:
                 raise _Truncated
             self.reader.skip(padding[0])
         self.reader.skip(count * itemsize)
+
+
+def _is_wrapper_class(value) -> bool:
+    return (
+        isinstance(value, _Global)
+        and value.module == "joblib.numpy_pickle"
+        and value.name == "NumpyArrayWrapper"
+    )
+
+
+# Allowed callables that make an instance of the class given as their first argument
+# without calling it: copyreg._reconstructor (protocols 0 and 1) and NumPy's masked-array
+# reconstructor (`subtype.__new__(subtype, ...)`).
+_MAKES_FIRST_ARG = {
+    ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
+    ("numpy.ma.core", "_mareconstruct"),
+}
+
+
+def _is_array_wrapper(obj: _Obj) -> bool:
+    """Is this object, as joblib's unpickler will see it, a NumpyArrayWrapper (whose BUILD
+    is followed by raw array bytes)? Whichever way it was made: joblib checks the instance's
+    class, not how it was built."""
+    callable_ = obj.callable
+    if _is_wrapper_class(callable_):
+        return True
+    if isinstance(callable_, _Global) and (callable_.module, callable_.name) in _MAKES_FIRST_ARG:
+        if not isinstance(obj.args, tuple) or not obj.args:
+            raise ScanError(f"a {callable_.name} call whose class cannot be read")
+        first = obj.args[0]
+        if _is_wrapper_class(first):
+            return True
+        if not isinstance(first, _Global):
+            raise ScanError(f"a {callable_.name} call whose class cannot be read")
+    return False
 
 
 def _dtype_layout(dtype) -> tuple[int, bool]:
