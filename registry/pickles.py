@@ -16,6 +16,7 @@ The verdict (see scan_stream):
 - not_applicable: no pickle anywhere (nothing a pickle loader could run).
 """
 
+import ast
 import bz2
 import gzip
 import io
@@ -930,8 +931,45 @@ class _Scan:
         header = reader.read(length)
         if len(header) < length:
             raise ScanError("a .npy header cut short")
-        if re.search(rb"'[<>|=]?O\d*'", header):
+        if _npy_holds_objects(header):
             self._pickles(reader, where, expect_pickle=True)
+
+
+def _npy_holds_objects(header: bytes) -> bool:
+    """Does a .npy header's dtype hold Python objects (then the data is a pickle)? Read as
+    NumPy reads it (a Python literal: any quotes, 'object', nested fields), failing closed:
+    any type string with an O in it counts."""
+    try:
+        text = header.decode("latin-1" if len(header) < 65536 else "utf-8")
+        fields = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
+        raise ScanError(f"a .npy header that cannot be read: {str(exc)[:80]}") from None
+    if not isinstance(fields, dict) or "descr" not in fields:
+        raise ScanError("a .npy header without a dtype")
+    return _descr_holds_objects(fields["descr"], depth=0)
+
+
+def _descr_holds_objects(descr, *, depth: int) -> bool:
+    if depth > 32:
+        raise ScanError("a .npy dtype nested too deeply")
+    if isinstance(descr, str | bytes):
+        text = descr.decode("latin-1") if isinstance(descr, bytes) else descr
+        return "o" in text.lower()  # 'O', '|O8', 'object', 'object_'; no other type has one
+    if isinstance(descr, list):
+        # A structured dtype: [(name, type), (name, type, shape), ...]; names are skipped.
+        return any(
+            any(_descr_holds_objects(part, depth=depth + 1) for part in field[1:])
+            if isinstance(field, tuple | list) and len(field) >= 2
+            else _descr_holds_objects(field, depth=depth + 1)
+            for field in descr
+        )
+    if isinstance(descr, tuple):  # (type, shape): every part is a type or a number
+        return any(_descr_holds_objects(part, depth=depth + 1) for part in descr)
+    if isinstance(descr, dict):
+        return any(_descr_holds_objects(v, depth=depth + 1) for v in descr.values())
+    # A number is a shape; anything else NumPy might read as a dtype that this cannot:
+    # assume it holds objects.
+    return not (isinstance(descr, int) and not isinstance(descr, bool))
 
 
 def _copy_counted(src, dst, budget: _Budget) -> None:
