@@ -242,6 +242,8 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
         return "zip"
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
+    if _tar_checksum_matches(head):  # an old (V7) tar has no magic; tarfile still reads it
+        return "tar"
     if head.startswith(_NPY):
         return "npy"
     if head[:3] == b"\x5d\x00\x00":
@@ -249,6 +251,20 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"  # weak magic, likewise
     return "pickle" if looks_like_pickle(head, complete=complete) else None
+
+
+def _tar_checksum_matches(head: bytes) -> bool:
+    """Does the first 512-byte block carry a valid tar header checksum (as tarfile checks
+    it: the octal field at 148 equals the byte sum with that field counted as spaces)?"""
+    if len(head) < 512:
+        return False
+    field = head[148:156].replace(b"\x00", b" ").strip()
+    if not field or not all(48 <= c <= 55 for c in field):
+        return False
+    block = head[:512]
+    unsigned = 256 + sum(block[:148]) + sum(block[156:])
+    signed = 256 + sum(struct.unpack("148b", block[:148])) + sum(struct.unpack("356b", block[156:]))
+    return int(field, 8) in (unsigned, signed) and any(block[:100])
 
 
 def might_need_scan(head: bytes, *, complete: bool) -> bool:
