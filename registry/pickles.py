@@ -238,6 +238,8 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
         return "xz"
     if head.startswith(_LZ4):
         return "lz4"
+    if _is_joblib_zfile(head):
+        return "zfile"
     if head.startswith(_ZIP):
         return "zip"
     if len(head) >= 262 and head[257:262] == b"ustar":
@@ -251,6 +253,22 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"  # weak magic, likewise
     return "pickle" if looks_like_pickle(head, complete=complete) else None
+
+
+_ZFILE_HEADER = 2 + 19  # b"ZF", then the length in hex padded to 19 characters
+
+
+def _is_joblib_zfile(head: bytes) -> bool:
+    """joblib's old compressed format (joblib.load still reads it): b"ZF", a hex length,
+    then a zlib stream holding the pickle. As joblib reads it: any b"ZF" start whose next
+    19 bytes parse as a hex number."""
+    if not head.startswith(b"ZF") or len(head) < _ZFILE_HEADER:
+        return False
+    try:
+        int(head[2:_ZFILE_HEADER], 16)
+    except ValueError:
+        return False
+    return True
 
 
 def _tar_checksum_matches(head: bytes) -> bool:
@@ -816,6 +834,11 @@ class _Scan:
             self._zip(raw if seekable else reader, where, depth, seekable)
         elif kind == "tar":
             self._tar(reader, where, depth)
+        elif kind == "zfile":
+            reader.read(_ZFILE_HEADER)
+            if reader.peek(1) == b" ":  # joblib <= 0.8.4 wrote one more space
+                reader.read(1)
+            self._compressed(kind, reader, where, depth)
         elif kind in ("gzip", "bz2", "xz", "lzma", "zlib", "lz4"):
             self._compressed(kind, reader, where, depth)
         elif kind == "npy":
@@ -875,6 +898,7 @@ class _Scan:
             "xz": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_XZ),  # noqa: SIM115
             "lzma": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_ALONE),  # noqa: SIM115
             "zlib": _ZlibReader,
+            "zfile": _ZlibReader,
         }[kind]
         inner = _Peek(_Counted(opener(reader), self.budget))
         if kind in ("lzma", "zlib"):  # weak magic: a stream that does not start is not one
