@@ -248,8 +248,8 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
         return "tar"
     if head.startswith(_NPY):
         return "npy"
-    if head[:3] == b"\x5d\x00\x00":
-        return "lzma"  # weak magic: if it does not decompress, it is not lzma
+    if head[:2] == b"\x5d\x00":  # joblib's test: any dictionary size (a pickle never
+        return "lzma"  # starts so); weak magic: if it does not decompress, it is not lzma
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"  # weak magic, likewise
     return "pickle" if looks_like_pickle(head, complete=complete) else None
