@@ -830,6 +830,19 @@ class _Scan:
             kind, zip_too = "zip", False
         if kind not in (None, "pickle", "npy") and depth >= self.limits.max_depth:
             raise ScanLimit(f"archives nested deeper than {self.limits.max_depth}: stopped")
+        # pickle.load reads from the first byte whatever the file also is: a tar whose first
+        # member's name is a pickle, or a bz2 stream whose "BZh" reads as a BINBYTES that
+        # steps over the compressed data to opcodes after it. Such a file is both, and both
+        # are scanned; that needs a second pass over the bytes.
+        pickle_too = kind not in (None, "pickle") and looks_like_pickle(
+            head, complete=len(head) < SNIFF_BYTES
+        )
+        if pickle_too and not seekable:
+            with tempfile.TemporaryFile() as spooled:
+                _copy_counted(reader, spooled, self.budget)
+                spooled.seek(0)
+                self.stream(spooled, where, depth, expect_pickle=expect_pickle, seekable=True)
+            return
         if kind == "zip":
             self._zip(raw if seekable else reader, where, depth, seekable)
         elif kind == "tar":
@@ -847,6 +860,9 @@ class _Scan:
             self._pickles(reader, where, expect_pickle)
         if zip_too:
             self._zip(raw, where, depth, True)
+        if pickle_too:
+            raw.seek(0)
+            self._pickles(_Peek(raw), where, False)
 
     def _pickles(self, reader: _Peek, where: str, expect_pickle: bool) -> None:
         first = _PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
