@@ -341,6 +341,12 @@ class _Unknown:
     pass
 
 
+class _Dict(dict):
+    """A dict on the symbolic stack; `incomplete` when some of its keys were not kept."""
+
+    incomplete = False
+
+
 UNKNOWN = _Unknown()
 
 _STRING_OPS = {
@@ -647,13 +653,16 @@ class _PickleReader:
             stack.append(())
             return
         if name == "EMPTY_DICT":
-            stack.append({})
+            stack.append(_Dict())
             return
         if name in ("SETITEM", "SETITEMS"):
             items = self._pop(stack, 2) if name == "SETITEM" else self._pop_mark(stack, marks)
             target = self._top(stack)
             if isinstance(target, dict):
-                target.update(self._dict(items))
+                more = self._dict(items)
+                target.update(more)
+                if more.incomplete or len(target) > _MAX_ITEMS:
+                    target.incomplete = True
             return
         if name in ("APPEND", "APPENDS", "ADDITEMS"):
             if name == "APPEND":
@@ -694,17 +703,21 @@ class _PickleReader:
             stack.append(arg if isinstance(arg, int | float | bool | bytes) else UNKNOWN)
 
     @staticmethod
-    def _dict(items) -> dict:
-        out = {}
+    def _dict(items) -> "_Dict":
+        out = _Dict()
         for key, value in zip(items[::2], items[1::2], strict=False):
-            if isinstance(key, str | int) and len(out) < _MAX_ITEMS:
+            if isinstance(key, str | int) and (key in out or len(out) < _MAX_ITEMS):
                 out[key] = value
+            else:  # a key built at load time, or one too many: the dict is not known
+                out.incomplete = True
         return out
 
     def _joblib_array(self, state) -> None:
         """joblib writes an array's bytes right after its wrapper's BUILD, or a nested
         pickle for an object array. Step over the bytes; scan the nested pickle."""
-        if not isinstance(state, dict):
+        if not isinstance(state, dict) or getattr(state, "incomplete", False):
+            # joblib sizes the bytes from this state: a key the scanner could not follow
+            # (built at load time, or past the ones it keeps) could change the size.
             raise ScanError("a joblib array whose state cannot be read")
         itemsize, has_object = _dtype_layout(state.get("dtype"))
         if has_object:
