@@ -282,6 +282,7 @@ def verify_log() -> LogReport:
                     f"{size - builder.size} signed events were removed"
                 )
     report.problems += _chain_head_problems(builder.size)
+    report.problems += _deleted_head_problems()
     return report
 
 
@@ -358,9 +359,23 @@ def _chain_head_problems(events: int) -> list[str]:
     return problems
 
 
-def _id_sequence_position() -> int:
-    """How far the database has issued audit event ids (0 if never)."""
-    table = AuditEvent._meta.db_table
+def _deleted_head_problems() -> list[str]:
+    """Heads are never deleted, and are written outside any larger transaction: the newest
+    head's id is the last id the database issued for heads. Deleting the newest heads (to
+    rewrite the events after the heads that remain, and have them signed again) shows."""
+    newest = SignedTreeHead.objects.order_by("-id").values_list("id", flat=True).first()
+    issued = _id_sequence_position(SignedTreeHead)
+    if newest is not None and issued > newest:
+        return [
+            f"signed tree heads were issued up to #{issued}, but the newest left is #{newest}: "
+            "signed tree heads were deleted"
+        ]
+    return []
+
+
+def _id_sequence_position(model=AuditEvent) -> int:
+    """How far the database has issued ids of `model` (0 if never)."""
+    table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])

@@ -16,6 +16,7 @@ The verdict (see scan_stream):
 - not_applicable: no pickle anywhere (nothing a pickle loader could run).
 """
 
+import ast
 import bz2
 import gzip
 import io
@@ -237,17 +238,51 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
         return "xz"
     if head.startswith(_LZ4):
         return "lz4"
+    if _is_joblib_zfile(head):
+        return "zfile"
     if head.startswith(_ZIP):
         return "zip"
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
+    if _tar_checksum_matches(head):  # an old (V7) tar has no magic; tarfile still reads it
+        return "tar"
     if head.startswith(_NPY):
         return "npy"
-    if head[:3] == b"\x5d\x00\x00":
-        return "lzma"  # weak magic: if it does not decompress, it is not lzma
+    if head[:2] == b"\x5d\x00":  # joblib's test: any dictionary size (a pickle never
+        return "lzma"  # starts so); weak magic: if it does not decompress, it is not lzma
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"  # weak magic, likewise
     return "pickle" if looks_like_pickle(head, complete=complete) else None
+
+
+_ZFILE_HEADER = 2 + 19  # b"ZF", then the length in hex padded to 19 characters
+
+
+def _is_joblib_zfile(head: bytes) -> bool:
+    """joblib's old compressed format (joblib.load still reads it): b"ZF", a hex length,
+    then a zlib stream holding the pickle. As joblib reads it: any b"ZF" start whose next
+    19 bytes parse as a hex number."""
+    if not head.startswith(b"ZF") or len(head) < _ZFILE_HEADER:
+        return False
+    try:
+        int(head[2:_ZFILE_HEADER], 16)
+    except ValueError:
+        return False
+    return True
+
+
+def _tar_checksum_matches(head: bytes) -> bool:
+    """Does the first 512-byte block carry a valid tar header checksum (as tarfile checks
+    it: the octal field at 148 equals the byte sum with that field counted as spaces)?"""
+    if len(head) < 512:
+        return False
+    field = head[148:156].replace(b"\x00", b" ").strip()
+    if not field or not all(48 <= c <= 55 for c in field):
+        return False
+    block = head[:512]
+    unsigned = 256 + sum(block[:148]) + sum(block[156:])
+    signed = 256 + sum(struct.unpack("148b", block[:148])) + sum(struct.unpack("356b", block[156:]))
+    return int(field, 8) in (unsigned, signed) and any(block[:100])
 
 
 def might_need_scan(head: bytes, *, complete: bool) -> bool:
@@ -304,6 +339,12 @@ class _Obj:
 
 class _Unknown:
     pass
+
+
+class _Dict(dict):
+    """A dict on the symbolic stack; `incomplete` when some of its keys were not kept."""
+
+    incomplete = False
 
 
 UNKNOWN = _Unknown()
@@ -612,13 +653,16 @@ class _PickleReader:
             stack.append(())
             return
         if name == "EMPTY_DICT":
-            stack.append({})
+            stack.append(_Dict())
             return
         if name in ("SETITEM", "SETITEMS"):
             items = self._pop(stack, 2) if name == "SETITEM" else self._pop_mark(stack, marks)
             target = self._top(stack)
             if isinstance(target, dict):
-                target.update(self._dict(items))
+                more = self._dict(items)
+                target.update(more)
+                if more.incomplete or len(target) > _MAX_ITEMS:
+                    target.incomplete = True
             return
         if name in ("APPEND", "APPENDS", "ADDITEMS"):
             if name == "APPEND":
@@ -640,12 +684,7 @@ class _PickleReader:
             target = self._top(stack)
             if isinstance(target, _Obj):
                 target.state = state
-                callable_ = target.callable
-                if (
-                    isinstance(callable_, _Global)
-                    and callable_.module == "joblib.numpy_pickle"
-                    and callable_.name == "NumpyArrayWrapper"
-                ):
+                if _is_array_wrapper(target):
                     self._joblib_array(state)
             return
         if name in _STRING_OPS:
@@ -664,21 +703,28 @@ class _PickleReader:
             stack.append(arg if isinstance(arg, int | float | bool | bytes) else UNKNOWN)
 
     @staticmethod
-    def _dict(items) -> dict:
-        out = {}
+    def _dict(items) -> "_Dict":
+        out = _Dict()
         for key, value in zip(items[::2], items[1::2], strict=False):
-            if isinstance(key, str | int) and len(out) < _MAX_ITEMS:
+            if isinstance(key, str | int) and (key in out or len(out) < _MAX_ITEMS):
                 out[key] = value
+            else:  # a key built at load time, or one too many: the dict is not known
+                out.incomplete = True
         return out
 
     def _joblib_array(self, state) -> None:
         """joblib writes an array's bytes right after its wrapper's BUILD, or a nested
         pickle for an object array. Step over the bytes; scan the nested pickle."""
-        if not isinstance(state, dict):
+        if not isinstance(state, dict) or getattr(state, "incomplete", False):
+            # joblib sizes the bytes from this state: a key the scanner could not follow
+            # (built at load time, or past the ones it keeps) could change the size.
             raise ScanError("a joblib array whose state cannot be read")
         itemsize, has_object = _dtype_layout(state.get("dtype"))
         if has_object:
-            self.read_one()
+            try:
+                self.read_one()
+            except _NotPickle:  # not "no pickle in the file": this one is cut short
+                raise ScanError("a joblib object array whose data is not a pickle") from None
             return
         shape = state.get("shape")
         if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
@@ -692,6 +738,42 @@ class _PickleReader:
                 raise _Truncated
             self.reader.skip(padding[0])
         self.reader.skip(count * itemsize)
+
+
+def _is_wrapper_class(value) -> bool:
+    return (
+        isinstance(value, _Global)
+        and value.module == "joblib.numpy_pickle"
+        and value.name == "NumpyArrayWrapper"
+    )
+
+
+# Allowed callables that make an instance of the class given as their first argument
+# without calling it: copyreg._reconstructor (protocols 0 and 1) and NumPy's masked-array
+# reconstructor (`subtype.__new__(subtype, ...)`).
+_MAKES_FIRST_ARG = {
+    ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
+    ("numpy.ma.core", "_mareconstruct"),
+}
+
+
+def _is_array_wrapper(obj: _Obj) -> bool:
+    """Is this object, as joblib's unpickler will see it, a NumpyArrayWrapper (whose BUILD
+    is followed by raw array bytes)? Whichever way it was made: joblib checks the instance's
+    class, not how it was built."""
+    callable_ = obj.callable
+    if _is_wrapper_class(callable_):
+        return True
+    if isinstance(callable_, _Global) and (callable_.module, callable_.name) in _MAKES_FIRST_ARG:
+        if not isinstance(obj.args, tuple) or not obj.args:
+            raise ScanError(f"a {callable_.name} call whose class cannot be read")
+        first = obj.args[0]
+        if _is_wrapper_class(first):
+            return True
+        if not isinstance(first, _Global):
+            raise ScanError(f"a {callable_.name} call whose class cannot be read")
+    return False
 
 
 def _dtype_layout(dtype) -> tuple[int, bool]:
@@ -708,15 +790,27 @@ def _dtype_layout(dtype) -> tuple[int, bool]:
     typestr = dtype.args[0]
     state = dtype.state if isinstance(dtype.state, tuple) else ()
     flags = state[7] if len(state) > 7 and isinstance(state[7], int) else 0
-    if typestr.startswith("O") or flags & 1:
-        return 0, True
     elsize = state[5] if len(state) > 5 and isinstance(state[5], int) else -1
-    if elsize > 0:
+    if typestr.startswith("O"):
+        return 0, True
+    # NumPy takes the state's element size and flags only for flexible types (bytes, str,
+    # void); for a fixed-size type it keeps its own ('f8' is 8 bytes whatever the state
+    # says). A state that disagrees would make this reader step over a different number of
+    # bytes than joblib reads, hiding opcodes: refuse it rather than guess.
+    flexible = typestr.lstrip("<>|=")[:1] in ("S", "U", "V", "a")
+    if flexible:
+        if flags & 1:
+            return 0, True
+        if elsize <= 0:  # NumPy's item size is then the state's (0 or -1): unreadable
+            raise ScanError(f"a joblib array of dtype {typestr[:20]!r} with no element size")
         return elsize, False
     match = re.fullmatch(r"[<>|=]?[a-zA-Z?](\d+)", typestr)
     if not match or int(match[1]) <= 0:
         raise ScanError(f"a joblib array of dtype {typestr[:20]!r} the scanner cannot size")
-    return int(match[1]), False
+    size = int(match[1])
+    if not flexible and (flags & 1 or (elsize > 0 and elsize != size)):
+        raise ScanError(f"a joblib array whose {typestr[:20]!r} dtype state does not match it")
+    return size, False
 
 
 # --- Files and containers -----------------------------------------------------------------
@@ -749,10 +843,28 @@ class _Scan:
             kind, zip_too = "zip", False
         if kind not in (None, "pickle", "npy") and depth >= self.limits.max_depth:
             raise ScanLimit(f"archives nested deeper than {self.limits.max_depth}: stopped")
+        # pickle.load reads from the first byte whatever the file also is: a tar whose first
+        # member's name is a pickle, or a bz2 stream whose "BZh" reads as a BINBYTES that
+        # steps over the compressed data to opcodes after it. Such a file is both, and both
+        # are scanned; that needs a second pass over the bytes.
+        pickle_too = kind not in (None, "pickle") and looks_like_pickle(
+            head, complete=len(head) < SNIFF_BYTES
+        )
+        if pickle_too and not seekable:
+            with tempfile.TemporaryFile() as spooled:
+                _copy_counted(reader, spooled, self.budget)
+                spooled.seek(0)
+                self.stream(spooled, where, depth, expect_pickle=expect_pickle, seekable=True)
+            return
         if kind == "zip":
             self._zip(raw if seekable else reader, where, depth, seekable)
         elif kind == "tar":
             self._tar(reader, where, depth)
+        elif kind == "zfile":
+            reader.read(_ZFILE_HEADER)
+            if reader.peek(1) == b" ":  # joblib <= 0.8.4 wrote one more space
+                reader.read(1)
+            self._compressed(kind, reader, where, depth)
         elif kind in ("gzip", "bz2", "xz", "lzma", "zlib", "lz4"):
             self._compressed(kind, reader, where, depth)
         elif kind == "npy":
@@ -761,6 +873,9 @@ class _Scan:
             self._pickles(reader, where, expect_pickle)
         if zip_too:
             self._zip(raw, where, depth, True)
+        if pickle_too:
+            raw.seek(0)
+            self._pickles(_Peek(raw), where, False)
 
     def _pickles(self, reader: _Peek, where: str, expect_pickle: bool) -> None:
         first = _PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
@@ -812,6 +927,7 @@ class _Scan:
             "xz": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_XZ),  # noqa: SIM115
             "lzma": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_ALONE),  # noqa: SIM115
             "zlib": _ZlibReader,
+            "zfile": _ZlibReader,
         }[kind]
         inner = _Peek(_Counted(opener(reader), self.budget))
         if kind in ("lzma", "zlib"):  # weak magic: a stream that does not start is not one
@@ -884,8 +1000,45 @@ class _Scan:
         header = reader.read(length)
         if len(header) < length:
             raise ScanError("a .npy header cut short")
-        if re.search(rb"'[<>|=]?O\d*'", header):
+        if _npy_holds_objects(header):
             self._pickles(reader, where, expect_pickle=True)
+
+
+def _npy_holds_objects(header: bytes) -> bool:
+    """Does a .npy header's dtype hold Python objects (then the data is a pickle)? Read as
+    NumPy reads it (a Python literal: any quotes, 'object', nested fields), failing closed:
+    any type string with an O in it counts."""
+    try:
+        text = header.decode("latin-1" if len(header) < 65536 else "utf-8")
+        fields = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
+        raise ScanError(f"a .npy header that cannot be read: {str(exc)[:80]}") from None
+    if not isinstance(fields, dict) or "descr" not in fields:
+        raise ScanError("a .npy header without a dtype")
+    return _descr_holds_objects(fields["descr"], depth=0)
+
+
+def _descr_holds_objects(descr, *, depth: int) -> bool:
+    if depth > 32:
+        raise ScanError("a .npy dtype nested too deeply")
+    if isinstance(descr, str | bytes):
+        text = descr.decode("latin-1") if isinstance(descr, bytes) else descr
+        return "o" in text.lower()  # 'O', '|O8', 'object', 'object_'; no other type has one
+    if isinstance(descr, list):
+        # A structured dtype: [(name, type), (name, type, shape), ...]; names are skipped.
+        return any(
+            any(_descr_holds_objects(part, depth=depth + 1) for part in field[1:])
+            if isinstance(field, tuple | list) and len(field) >= 2
+            else _descr_holds_objects(field, depth=depth + 1)
+            for field in descr
+        )
+    if isinstance(descr, tuple):  # (type, shape): every part is a type or a number
+        return any(_descr_holds_objects(part, depth=depth + 1) for part in descr)
+    if isinstance(descr, dict):
+        return any(_descr_holds_objects(v, depth=depth + 1) for v in descr.values())
+    # A number is a shape; anything else NumPy might read as a dtype that this cannot:
+    # assume it holds objects.
+    return not (isinstance(descr, int) and not isinstance(descr, bool))
 
 
 def _copy_counted(src, dst, budget: _Budget) -> None:
