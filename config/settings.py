@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "governance",
     "registry",
+    "mlflow_api",
 ]
 
 MIDDLEWARE = [

@@ -7,8 +7,8 @@ from governance import access
 from governance.models import AuditEvent, PersonalToken, TransitionRequest
 from governance.services import decision_record, model_risk_class_set
 from registry.models import Artifact, ModelVersion, RegisteredModel, Stage
-from tests.api.conftest import log_and_register
 from tests.factories import make_model, make_version
+from tests.mlflow_api.conftest import log_and_register
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow.exceptions import MlflowException, RestException  # noqa: E402

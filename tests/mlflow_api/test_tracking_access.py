@@ -415,7 +415,7 @@ def test_the_mlflow_client_sees_only_what_restrict_allows(
     mlflow = pytest.importorskip("mlflow")
     from mlflow.exceptions import RestException
 
-    from tests.api.conftest import log_and_register
+    from tests.mlflow_api.conftest import log_and_register
 
     mlflow_as(scientist)
     mlflow.set_experiment("fraud-training")
