@@ -15,12 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import dispatch
+from core.jobs import job_finish
 from governance import audit, audit_log
 from governance.models import Report
 from governance.reports import kinds
 from governance.reports.scope import ReportScope
-from registry import dispatch, storage
-from registry.services.jobs import job_finish
+from registry import storage
 
 
 def retention_days(kind: str) -> int:

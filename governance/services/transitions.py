@@ -233,8 +233,8 @@ def comment_add(*, actor, request: TransitionRequest, body: str) -> RequestComme
 
 
 def _notify(request, what: str, actor) -> None:
+    from core.dispatch import job_queue
     from governance.tasks import notify_transition
-    from registry.dispatch import job_queue
 
     version = request.model_version
     job_queue(

@@ -40,7 +40,7 @@ def version_rescan(*, actor, version) -> Job:
     file an older scanner called "not a pickle" is read again too). The artifacts keep
     their verdicts until the scan records new ones, each as its own artifact.scan event.
     `actor`: the user, or a label such as "cli:rescan_artifacts"."""
-    from registry import dispatch
+    from core import dispatch
     from registry.tasks import scan_version_artifacts
 
     with transaction.atomic():

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import dispatch
 from governance import access, audit
-from registry import dispatch, scanning, storage
+from registry import scanning, storage
 from registry.models import (
     Artifact,
     Metric,
