@@ -27,10 +27,10 @@ class GovernanceConfig(AppConfig):
             signals,
             transparency,
             webhook_tasks,
-            webhooks,
         )
         from governance.pdf_signing import sign_pdf
         from governance.reports import checks  # noqa: F401
+        from governance.services import webhooks  # noqa: F401
         from registry.pdf import register_signer
 
         register_signer(sign_pdf)

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from governance import access
 from governance.request_context import client_ip
-from governance.tokens import (
+from governance.services.tokens import (
     TokenThrottled,
     note_token_in_context,
     token_failure_note,

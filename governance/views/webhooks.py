@@ -10,7 +10,7 @@ from core.web import paginate
 from governance import access
 from governance.forms import add_service_errors
 from governance.models.webhooks import EVENTS
-from governance.webhooks import (
+from governance.services.webhooks import (
     can_manage_webhooks,
     webhook_create,
     webhook_delete,

@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from governance import audit, sessions, tokens
 from governance.models import AuditEvent, FailedSignIn, PersonalToken
+from governance.services.tokens import authenticate, token_create
 from governance.signin import failed_signins_fold
-from governance.tokens import authenticate, token_create
 from tests.conftest import client_for
 from tests.factories import make_user
 

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 from mlflow_api import specs
 from mlflow_api.errors import STATUS
 from registry.services.tracking import default_experiment, logged_model_create, run_create

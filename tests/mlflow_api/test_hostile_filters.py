@@ -13,7 +13,7 @@ import pytest
 from django.test import override_settings
 
 from governance.models import PersonalToken
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 from mlflow_api import filters
 from mlflow_api.errors import ApiError
 from registry.models import ModelTag, ModelVersion, RegisteredModel

@@ -7,7 +7,7 @@ are checked once, in mlflow_api/auth.py, before a handler runs. Run on PostgreSQ
 
 import pytest
 
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 
 pytestmark = pytest.mark.django_db
 P = "/api/2.0/mlflow/"

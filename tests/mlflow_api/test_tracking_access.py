@@ -8,7 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from governance import access
 from governance.models import AuditEvent
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 from registry.models import Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
 from registry.services.tracking import run_log
 from tests.factories import make_model, make_user, make_version
@@ -22,7 +22,7 @@ A = "/api/2.0/mlflow-artifacts/artifacts"
 @pytest.fixture
 def api(client):
     def call(user, method, path, data=None):
-        # Auditors are only ever issued read-only tokens (governance.tokens.token_create).
+        # Auditors are only ever issued read-only tokens (governance.services.tokens.token_create).
         scope = "read" if access.is_auditor(user) else "write"
         raw = token_create(actor=user, name="t", scope=scope)[1]
         kwargs = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}

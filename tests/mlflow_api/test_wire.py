@@ -3,7 +3,7 @@
 import pytest
 
 from governance.models import AuditEvent
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 from registry.models import Run
 from tests.conftest import download_status, downloaded_bytes
 
