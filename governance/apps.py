@@ -25,6 +25,7 @@ class GovernanceConfig(AppConfig):
             log_tasks,
             report_tasks,
             signals,
+            tasks,
             transparency,
             webhook_tasks,
         )
