@@ -14,8 +14,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from governance import audit, sessions, tokens
+from governance import audit, sessions
 from governance.models import AuditEvent, FailedSignIn, PersonalToken
+from governance.services import tokens
 from governance.services.tokens import authenticate, token_create
 from governance.signin import failed_signins_fold
 from tests.conftest import client_for
