@@ -41,11 +41,11 @@ def version_rescan(*, actor, version) -> Job:
     their verdicts until the scan records new ones, each as its own artifact.scan event.
     `actor`: the user, or a label such as "cli:rescan_artifacts"."""
     from core import dispatch
-    from registry.tasks import scan_version_artifacts
+    from registry.services.common import SCAN_VERSION_TASK
 
     with transaction.atomic():
         job = dispatch.job_queue(
-            task=scan_version_artifacts,
+            task=SCAN_VERSION_TASK,
             kind="artifact_scan",
             actor=actor if getattr(actor, "pk", None) else None,
             registered_model_id=version.registered_model_id,
