@@ -25,12 +25,13 @@ class GovernanceConfig(AppConfig):
             log_tasks,
             report_tasks,
             signals,
+            tasks,
             transparency,
             webhook_tasks,
-            webhooks,
         )
         from governance.pdf_signing import sign_pdf
         from governance.reports import checks  # noqa: F401
+        from governance.services import webhooks  # noqa: F401
         from registry.pdf import register_anchor, register_signer
 
         register_signer(sign_pdf)

@@ -13,6 +13,7 @@ import tempfile
 from celery import shared_task
 from django.utils import timezone
 
+from core.jobs import job_finish, job_progress, job_start
 from governance.models import Report
 from governance.reports import control, kinds
 from governance.reports.render import render
@@ -24,7 +25,6 @@ from governance.services.reports import (
     report_mark_running,
     report_store,
 )
-from registry.services.jobs import job_finish, job_progress, job_start
 from registry.storage import ArtifactError, ArtifactStorageError
 
 log = logging.getLogger(__name__)

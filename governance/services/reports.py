@@ -15,12 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import dispatch
+from core.jobs import job_finish
 from governance import audit, audit_log
 from governance.models import Report
 from governance.reports import kinds
 from governance.reports.scope import ReportScope
-from registry import dispatch, storage
-from registry.services.jobs import job_finish
+from registry import storage
+
+# Queued by name: governance.report_tasks imports this module, so this one must not import it.
+GENERATE_REPORT_TASK = "governance.report_tasks.generate_report"
 
 
 def retention_days(kind: str) -> int:
@@ -54,8 +58,6 @@ def _validate(actor, kind: str, fmt: str, scope: ReportScope) -> kinds.KindSpec:
 
 def report_request(*, actor, kind: str, fmt: str, scope: ReportScope) -> Report:
     """Queue a report. `scope` was resolved under `actor`'s view permission."""
-    from governance.report_tasks import generate_report
-
     _validate(actor, kind, fmt, scope)
     model = scope.version.registered_model if scope.version else scope.model
     subject = {
@@ -74,7 +76,7 @@ def report_request(*, actor, kind: str, fmt: str, scope: ReportScope) -> Report:
             **subject,
         )
         report.job = dispatch.job_queue(
-            task=generate_report,
+            task=GENERATE_REPORT_TASK,
             kind="report",
             actor=actor,
             message="Waiting for a worker",

@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.views.decorators.http import require_GET
 
+from core.web import render_htmx
 from governance import audit_log, exports
 from registry import selectors
-from registry.views.common import render_htmx
 
 PAGE_SIZE = 50
 CURSOR_PARAMS = ("before", "after")

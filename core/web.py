@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 
-from registry.paging import CappedPaginator
+from core.paging import CappedPaginator
 
 
 def render_htmx(request, template: str, partial: str, context: dict, status: int = 200):
@@ -27,7 +27,7 @@ def paginate(request, queryset, per_page: int | None = None):
 
 
 def paginate_capped(request, queryset, load_rows):
-    """A page of a long list whose count stops at ATTEST_LIST_COUNT_CAP (registry.paging)."""
+    """A page of a long list whose count stops at ATTEST_LIST_COUNT_CAP (core.paging)."""
     paginator = CappedPaginator(
         queryset,
         settings.ATTEST_PAGE_SIZE,

@@ -8,8 +8,8 @@ from django.core import mail
 from config.celery import app
 from governance import selectors
 from governance.audit import verify_chain
+from governance.demo import ACCOUNTS, MODELS, create_demo
 from governance.models import Decision, TransitionRequest
-from registry.demo import ACCOUNTS, MODELS, create_demo
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 
 

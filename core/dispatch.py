@@ -10,12 +10,11 @@ sent twice does its work once.
 import logging
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-
-from registry.models import Job
 
 log = logging.getLogger(__name__)
 BROKER_DOWN_MESSAGE = (
@@ -23,11 +22,27 @@ BROKER_DOWN_MESSAGE = (
 )
 
 
-def job_queue(*, task, kind: str, actor=None, message: str = "", **subject) -> Job:
-    """Create a job for `task` and send it when the current transaction commits."""
+def job_model():
+    """The Job model, by its label: core sits below registry and imports none of it (the
+    table is registry's; moving the model here would need a migration)."""
+    return apps.get_model("registry", "Job")
+
+
+def task_by_name(name: str):
+    """The registered Celery task called `name`: lets a service queue a task whose module
+    imports that service, without importing it back."""
+    from config.celery import app
+
+    return app.tasks[name]
+
+
+def job_queue(*, task, kind: str, actor=None, message: str = "", **subject):
+    """Create a job for `task` (a Celery task, or its registered name) and send it when the
+    current transaction commits; a name lets a service queue a task it does not import."""
+    Job = job_model()
     job = Job.objects.create(
         kind=kind,
-        task_name=task.name,
+        task_name=task if isinstance(task, str) else task.name,
         created_by=actor if actor and actor.pk else None,
         message=message,
         **subject,
@@ -38,13 +53,12 @@ def job_queue(*, task, kind: str, actor=None, message: str = "", **subject) -> J
 
 def send(job_id: int) -> bool:
     """Publish one queued job; on a broker failure leave it queued for a later attempt."""
-    from config.celery import app
-
+    Job = job_model()
     job = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).first()
     if job is None or not job.task_name:
         return False
     try:
-        app.tasks[job.task_name].apply_async(
+        task_by_name(job.task_name).apply_async(
             args=[job.pk], retry=True, retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY
         )
     except Exception as exc:  # kombu raises OperationalError and friends; never fail the write
@@ -57,6 +71,7 @@ def send(job_id: int) -> bool:
 
 def dispatch_pending(*, min_age_seconds: int = 10) -> int:
     """Send jobs that never reached the broker, or whose message was lost with it."""
+    Job = job_model()
     now = timezone.now()
     lost_after = timedelta(
         seconds=2 * settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]

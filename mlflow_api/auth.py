@@ -14,15 +14,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from governance import access
 from governance.request_context import client_ip
-from governance.tokens import (
+from governance.services.tokens import (
     TokenThrottled,
     note_token_in_context,
     token_failure_note,
     token_from_header,
     token_throttle_check,
 )
-from registry.api import specs
-from registry.api.errors import ApiError, error_response, response_for
+from mlflow_api import specs
+from mlflow_api.errors import ApiError, error_response, response_for
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,7 +61,7 @@ def check_storable(values, where: str = "request") -> None:
 class Params:
     """The request's parameters: query string on GET, the JSON body otherwise.
 
-    With a spec (registry/api/specs.py) they are checked against the endpoint's declared
+    With a spec (mlflow_api/specs.py) they are checked against the endpoint's declared
     shape first, and hold only the clean values: a wrong type, a missing required field,
     too long a string or list, too deep or too large a body is INVALID_PARAMETER_VALUE."""
 
@@ -125,7 +125,7 @@ def _check_path_parts(kwargs) -> None:
 def api_view(*methods: str, write: bool | None = None, raw_body: bool = False, spec=None):
     """Wrap an API handler: method check, token or session auth, read-only tokens and
     auditors refused on writes, input checked against the endpoint's spec (a Message
-    class from registry/api/specs.py, or {method: Message}), exceptions turned into
+    class from mlflow_api/specs.py, or {method: Message}), exceptions turned into
     MLflow's error format."""
     allowed = frozenset(methods)
     spec_for = spec if isinstance(spec, dict) else dict.fromkeys(allowed, spec)

@@ -8,7 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from governance import access
 from governance.models import AuditEvent
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 from registry.models import Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
 from registry.services.tracking import run_log
 from tests.conftest import download_status
@@ -23,7 +23,7 @@ A = "/api/2.0/mlflow-artifacts/artifacts"
 @pytest.fixture
 def api(client):
     def call(user, method, path, data=None):
-        # Auditors are only ever issued read-only tokens (governance.tokens.token_create).
+        # Auditors are only ever issued read-only tokens (governance.services.tokens.token_create).
         scope = "read" if access.is_auditor(user) else "write"
         raw = token_create(actor=user, name="t", scope=scope)[1]
         kwargs = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
@@ -421,7 +421,7 @@ def test_the_mlflow_client_sees_only_what_restrict_allows(
     mlflow = pytest.importorskip("mlflow")
     from mlflow.exceptions import RestException
 
-    from tests.api.conftest import log_and_register
+    from tests.mlflow_api.conftest import log_and_register
 
     mlflow_as(scientist)
     mlflow.set_experiment("fraud-training")

@@ -7,10 +7,11 @@ work a job does is: each result it writes goes through an audited service.
 from django.db.models import F
 from django.utils import timezone
 
-from registry.models import Job
+from core.dispatch import job_model
 
 
-def job_start(job_id: int) -> Job | None:
+def job_start(job_id: int):
+    Job = job_model()
     Job.objects.filter(pk=job_id).update(
         status=Job.Status.RUNNING,
         started_at=timezone.now(),
@@ -21,10 +22,13 @@ def job_start(job_id: int) -> Job | None:
 
 
 def job_progress(job_id: int, *, percent: int, message: str = "") -> None:
-    Job.objects.filter(pk=job_id).update(progress=max(0, min(100, percent)), message=message[:500])
+    job_model().objects.filter(pk=job_id).update(
+        progress=max(0, min(100, percent)), message=message[:500]
+    )
 
 
 def job_finish(job_id: int, *, ok: bool, message: str = "", result: dict | None = None) -> None:
+    Job = job_model()
     Job.objects.filter(pk=job_id).update(
         status=Job.Status.SUCCEEDED if ok else Job.Status.FAILED,
         progress=100 if ok else F("progress"),

@@ -11,9 +11,9 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 
 from governance import access
-from registry.api import filters, specs, wire
-from registry.api.auth import api_view
-from registry.api.errors import ApiError, invalid, not_found
+from mlflow_api import filters, specs, wire
+from mlflow_api.auth import api_view
+from mlflow_api.errors import ApiError, invalid, not_found
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
 from registry.models.tracking import DEFAULT_EXPERIMENT_ID
 from registry.services.artifacts import artifact_download_record

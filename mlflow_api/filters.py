@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import Exists, F, Lookup, OuterRef, Q, Value
 from django.db.models.fields import CharField
 
-from registry.api.errors import invalid
+from mlflow_api.errors import invalid
 from registry.models import ModelTag, VersionTag
 
 _TOKEN = re.compile(

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from registry.demo import create_demo, demo_needed
-from registry.management.commands.seed_demo import print_accounts
+from governance.demo import create_demo, demo_needed
+from governance.management.commands.seed_demo import print_accounts
 
 
 class Command(BaseCommand):

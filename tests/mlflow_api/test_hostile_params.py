@@ -3,11 +3,11 @@
 PostgreSQL refuses NUL characters in text, and no driver encodes a lone surrogate (which a
 JSON body can carry as \\ud800): both used to surface as 500s from any route that looked a
 name up. Every API route's query string, JSON body (keys and values, at any depth) and path
-are checked once, in registry/api/auth.py, before a handler runs. Run on PostgreSQL too."""
+are checked once, in mlflow_api/auth.py, before a handler runs. Run on PostgreSQL too."""
 
 import pytest
 
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 
 pytestmark = pytest.mark.django_db
 P = "/api/2.0/mlflow/"

@@ -40,6 +40,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from core.dispatch import task_by_name
 from governance import access, audit, sealing
 from governance.models import AuditEvent, Webhook, WebhookDelivery
 from governance.models.webhooks import EVENTS
@@ -48,6 +49,8 @@ EVENT_NAMES = [e for e, _ in EVENTS if e != "webhook.test"]
 SIGNATURE_HEADER = "X-MLflow-Signature"
 TIMESTAMP_HEADER = "X-MLflow-Timestamp"
 DELIVERY_ID_HEADER = "X-MLflow-Delivery-Id"
+# Sent by name: governance.webhook_tasks imports this module, so this one must not import it.
+DELIVER_WEBHOOK_TASK = "governance.webhook_tasks.deliver_webhook"
 MAX_ATTEMPTS = 5
 TIMEOUT_SECONDS = 5
 # Wait before attempt n+1: 30 s, 2 min, 8 min, 32 min.
@@ -302,10 +305,8 @@ def _enqueue(webhook: Webhook, name: str, data: dict) -> WebhookDelivery:
 
 
 def _send_later(delivery_pk: int, countdown: int | None = None) -> None:
-    from governance.webhook_tasks import deliver_webhook
-
     try:
-        deliver_webhook.apply_async(args=[delivery_pk], countdown=countdown)
+        task_by_name(DELIVER_WEBHOOK_TASK).apply_async(args=[delivery_pk], countdown=countdown)
     except Exception:  # noqa: BLE001 - broker down: the periodic sweep sends it later
         WebhookDelivery.objects.filter(pk=delivery_pk).update(next_attempt_at=timezone.now())
 

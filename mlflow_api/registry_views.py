@@ -12,10 +12,10 @@ from governance import access
 from governance.models import TransitionRequest
 from governance.services import alias_delete, alias_set, transition_request_open, version_archive
 from governance.services.aliases import is_protected
+from mlflow_api import filters, specs, wire
+from mlflow_api.auth import api_view
+from mlflow_api.errors import ApiError, invalid, not_found
 from registry import selectors
-from registry.api import filters, specs, wire
-from registry.api.auth import api_view
-from registry.api.errors import ApiError, invalid, not_found
 from registry.models import (
     LoggedModel,
     ModelAlias,

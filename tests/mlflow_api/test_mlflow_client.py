@@ -7,8 +7,8 @@ from governance import access
 from governance.models import AuditEvent, PersonalToken, TransitionRequest
 from governance.services import decision_record, model_risk_class_set
 from registry.models import Artifact, ModelVersion, RegisteredModel, Stage
-from tests.api.conftest import log_and_register
 from tests.factories import make_model, make_version
+from tests.mlflow_api.conftest import log_and_register
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow.exceptions import MlflowException, RestException  # noqa: E402
@@ -189,7 +189,7 @@ def test_out_of_scope_models_are_not_found(mlflow_as, other_scientist, model):
 
 def test_auditor_reads_but_every_write_is_refused(mlflow_as, auditor, model, version):
     access.grant(model, "view", user=auditor)
-    # Auditors are only issued read-only tokens (governance.tokens.token_create); give this
+    # Auditors are only issued read-only tokens (governance.services.tokens.token_create); give this
     # one a read-write scope behind the service's back (a token from before the rule, or
     # edited in the database): the API still refuses every write.
     client = mlflow_as(auditor, PersonalToken.Scope.READ)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
-from registry.api.errors import ApiError
+from mlflow_api.errors import ApiError
 
 # --- Limits ---------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 import pytest
 
 from governance.models import AuditEvent
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 from registry.models import Run
 from tests.conftest import download_status, downloaded_bytes
 
@@ -61,7 +61,7 @@ def test_artifact_proxy_is_scoped_to_the_uploader(api, scientist, other_scientis
     path = f"/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/model/MLmodel"
     assert api(scientist, "put", path, b"flavors: {}").status_code == 200
     # Someone who cannot see the run: not found, as any out-of-scope object (issue 13);
-    # someone who may only see it gets 403 (tests/api/test_tracking_access.py).
+    # someone who may only see it gets 403 (tests/mlflow_api/test_tracking_access.py).
     assert api(other_scientist, "put", path, b"x").status_code == 404
     assert api(other_scientist, "get", path).status_code == 404
     own = api(scientist, "get", path)

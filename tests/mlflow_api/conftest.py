@@ -5,7 +5,7 @@ import pytest
 from django.core.servers.basehttp import WSGIServer
 
 from governance.models import PersonalToken
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 
 mlflow = pytest.importorskip("mlflow")
 

@@ -2,7 +2,7 @@
 gets a 5xx; issue 16: typed API input).
 
 The endpoints come from the URL conf (every view wrapped by api_view), so a new endpoint is
-fuzzed without touching this file, and must declare its input spec (registry/api/specs.py).
+fuzzed without touching this file, and must declare its input spec (mlflow_api/specs.py).
 For each, Hypothesis sends bodies (or query strings on GET) with random JSON of any type at
 every declared field, plausible values (an existing model, run, version) so handlers get
 past their lookups, unknown extra fields, deep nesting, huge strings and raw non-JSON bytes,
@@ -18,9 +18,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.tokens import token_create
-from registry.api import specs
-from registry.api.errors import STATUS
+from governance.services.tokens import token_create
+from mlflow_api import specs
+from mlflow_api.errors import STATUS
 from registry.services.tracking import default_experiment, logged_model_create, run_create
 from tests.factories import make_version
 

@@ -2,9 +2,9 @@
 
 from django.urls import path, re_path
 
-from registry.api import registry_views as r
-from registry.api import tracking_views as t
-from registry.api.errors import endpoint_not_found
+from mlflow_api import registry_views as r
+from mlflow_api import tracking_views as t
+from mlflow_api.errors import endpoint_not_found
 
 P = "api/2.0/mlflow/"
 

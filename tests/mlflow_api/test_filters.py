@@ -1,7 +1,7 @@
 import pytest
 
-from registry.api import filters
-from registry.api.errors import ApiError
+from mlflow_api import filters
+from mlflow_api.errors import ApiError
 
 
 def test_parse_clauses():

@@ -1,4 +1,4 @@
-"""The model list counts up to a cap, then pages on without a total (registry.paging)."""
+"""The model list counts up to a cap, then pages on without a total (core.paging)."""
 
 import re
 
@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.paging import CappedPaginator
 from governance import access
 from registry import selectors
 from registry.models import RegisteredModel
-from registry.paging import CappedPaginator
 from tests.conftest import client_for
 from tests.factories import make_model, make_user
 

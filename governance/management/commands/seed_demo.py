@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.demo import ACCOUNTS, create_demo, demo_needed
+from governance.demo import ACCOUNTS, create_demo, demo_needed
 
 
 class Command(BaseCommand):

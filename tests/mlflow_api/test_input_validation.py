@@ -11,9 +11,9 @@ from django.conf import settings
 from django.test import Client
 
 from governance.models import AuditEvent
-from governance.tokens import token_create
-from registry.api import specs
-from registry.api.filters import page_token
+from governance.services.tokens import token_create
+from mlflow_api import specs
+from mlflow_api.filters import page_token
 from registry.models import Run
 
 pytestmark = pytest.mark.django_db
