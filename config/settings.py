@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "governance",
     "registry",
+    "mlflow_api",
 ]
 
 MIDDLEWARE = [
@@ -225,7 +226,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
 }
 # If the broker is down when a write commits, give up quickly: the job stays queued and is
-# dispatched again later (registry.dispatch), and the page says so.
+# dispatched again later (core.dispatch), and the page says so.
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-jobs": {"task": "registry.tasks.dispatch_pending_jobs", "schedule": 60.0},
     "retry-due-webhooks": {"task": "governance.webhook_tasks.retry_due_webhooks", "schedule": 30.0},
@@ -294,7 +295,7 @@ CELERY_BEAT_SCHEDULE["sweep-uploads"] = {"task": "registry.tasks.sweep_uploads",
 # --- Attest --------------------------------------------------------------------------
 ATTEST_PAGE_SIZE = env_int("ATTEST_PAGE_SIZE", 25)
 # The model list counts its matches up to this many, then says "more than" (see
-# registry/paging.py): an exact count of a long permission-filtered list costs more than
+# core/paging.py): an exact count of a long permission-filtered list costs more than
 # the page.
 ATTEST_LIST_COUNT_CAP = env_int("ATTEST_LIST_COUNT_CAP", 1000)
 # Used in links sent by email.

@@ -30,7 +30,7 @@ urlpatterns = [
     path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook-detail"),
     path("webhooks/<int:pk>/test/", webhook_views.webhook_test, name="webhook-test"),
     path("webhooks/<int:pk>/remove/", webhook_views.webhook_remove, name="webhook-remove"),
-    path("", include("registry.api.urls")),
+    path("", include("mlflow_api.urls")),
     path("admin/", registry_admin_site.urls),
     path("healthz", healthz, name="healthz"),
     path(".well-known/attest-signing-keys.json", key_views.signing_keys, name="signing-keys"),

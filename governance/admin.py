@@ -6,7 +6,11 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from governance import access, audit
+from governance import (
+    access,
+    audit,
+    registry_admin,  # noqa: F401  (registered models and their grants)
+)
 from governance.admin_site import registry_admin_site
 from governance.models import (
     AccountExpiry,

@@ -25,15 +25,17 @@ class GovernanceConfig(AppConfig):
             log_tasks,
             report_tasks,
             signals,
+            tasks,
             transparency,
             webhook_tasks,
-            webhooks,
         )
         from governance.pdf_signing import sign_pdf
         from governance.reports import checks  # noqa: F401
-        from registry.pdf import register_signer
+        from governance.services import webhooks  # noqa: F401
+        from registry.pdf import register_anchor, register_signer
 
         register_signer(sign_pdf)
+        register_anchor(transparency.document_anchor)
 
         # After every migrate or test flush; registry's permissions must exist first,
         # so this listens for the registry app's signal (it comes after auth's).

@@ -15,6 +15,11 @@ checked outside Attest (docs/audit.md shows how):
 Each export is itself an audit event ("audit.export", with the format and filters),
 recorded before the first byte is sent. The export covers the events before that one,
 so what a file holds is fixed by the event that announces it.
+
+Its proof (`/audit/export.proof.json?export=<that event's id>`, `proof_document`) ties the
+same events to a signed tree head: a Merkle range proof when they are consecutive events
+of the log (an unfiltered export), an inclusion proof per event otherwise. The export
+files themselves are unchanged, so line-by-line readers keep working.
 """
 
 import csv
@@ -22,10 +27,11 @@ import json
 from collections.abc import Iterable, Iterator
 
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
-from governance import audit, audit_log
+from governance import audit, audit_log, signing, transparency
 from governance.models import AuditEvent
 
 EXPORT_BATCH_SIZE = 2000
@@ -106,4 +112,71 @@ def export_response(*, user, fmt: str, filters: dict) -> StreamingHttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     response["X-Audit-Export-Event"] = str(event.pk)
+    response["X-Audit-Export-Proof"] = proof_url(event.pk)
+    return response
+
+
+PROOF_FORMAT = "attest audit export proof v1"
+
+
+def proof_url(export_event_id: int) -> str:
+    return f"{reverse('governance:audit-export-proof')}?export={export_event_id}"
+
+
+def _exported_events(user, export_event: AuditEvent):
+    """The events that export held: its recorded filters, read again for the same user,
+    before the export's own event."""
+    filters = (export_event.after or {}).get("filters") or {}
+    form = audit_log.AuditFilterForm(filters)
+    form.is_valid()
+    return audit_log.apply_filters(audit_log.events_visible(user), form.filters()).filter(
+        id__lt=export_event.pk
+    )
+
+
+def proof_document(*, user, export_event_id) -> dict:
+    """The proof for one of `user`'s own exports: the signed tree head and the hashes that
+    tie the export's events to its root. Another user's export, or no export, is a 404
+    (the events another user could see are theirs). Without an id: the user's latest."""
+    exports = AuditEvent.objects.filter(action="audit.export", actor_id=getattr(user, "pk", None))
+    if export_event_id in (None, ""):
+        export_event = exports.order_by("-id").first()
+    else:
+        try:
+            export_event = exports.filter(pk=int(export_event_id)).first()
+        except (TypeError, ValueError):
+            raise Http404("No such export.") from None
+    if export_event is None:
+        raise Http404("No such export.")
+    ids = list(_exported_events(user, export_event).order_by("id").values_list("id", flat=True))
+    head = transparency.head_for_evidence()
+    proof = transparency.export_proof(ids, head)
+    return {
+        "format": PROOF_FORMAT,
+        "export_event": export_event.pk,
+        "events": len(ids),
+        "first_id": ids[0] if ids else None,
+        "last_id": ids[-1] if ids else None,
+        "tree_head": head.as_json(),
+        "signed_statement": head.statement().decode(),
+        "key_fingerprint_sha256": key_fingerprint(head.key_id),
+        **proof,
+    }
+
+
+def key_fingerprint(key_id: str) -> str | None:
+    for public in signing.public_keys():
+        if public.key_id == key_id:
+            return signing.fingerprint(public.key)
+    return None
+
+
+def proof_response(*, user, export_event_id) -> JsonResponse:
+    document = proof_document(user=user, export_event_id=export_event_id)
+    response = JsonResponse(document, json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = (
+        f'attachment; filename="attest-audit-export-{document["export_event"]}.proof.json"'
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response

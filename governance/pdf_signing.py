@@ -120,5 +120,7 @@ def sign_pdf(pdf: bytes) -> bytes:
     out = io.BytesIO()
     # With a time-stamping authority configured, the signature carries its time-stamp.
     stamper = timestamping.configured_timestamper()
-    signers.PdfSigner(meta, signer=_signer(), timestamper=stamper).sign_pdf(writer, output=out)
+    signer = signers.PdfSigner(meta, signer=_signer(), timestamper=stamper)
+    # pyHanko's sync sign_pdf calls asyncio.run(), which fails inside a running loop.
+    timestamping.run_coroutine(lambda: signer.async_sign_pdf(writer, output=out))
     return out.getvalue()

@@ -13,8 +13,9 @@ import tempfile
 from celery import shared_task
 from django.utils import timezone
 
+from core.jobs import job_finish, job_progress, job_start
 from governance.models import Report
-from governance.reports import kinds
+from governance.reports import control, kinds
 from governance.reports.render import render
 from governance.reports.scope import ScopeError, resolve
 from governance.services.reports import (
@@ -24,14 +25,14 @@ from governance.services.reports import (
     report_mark_running,
     report_store,
 )
-from registry.services.jobs import job_finish, job_progress, job_start
 from registry.storage import ArtifactError, ArtifactStorageError
 
 log = logging.getLogger(__name__)
 
 
-def _produce(report: Report, user, out, job_id: int, now) -> str:
-    """Write the report's file into `out`; return its content digest."""
+def _produce(report: Report, user, out, job_id: int, now) -> tuple[str, dict | None]:
+    """Write the report's file into `out`; return its content digest and, for documents,
+    the document control fields for its row (control.py)."""
     spec = kinds.spec(report.kind)
     scope = resolve(user, report.scope)
 
@@ -41,12 +42,23 @@ def _produce(report: Report, user, out, job_id: int, now) -> str:
 
     build = spec.load()
     if spec.writes_file:
-        return build(user=user, scope=scope, fmt=report.format, progress=progress, out=out, now=now)
+        digest = build(
+            user=user, scope=scope, fmt=report.format, progress=progress, out=out, now=now
+        )
+        return digest, None
     document = build(user=user, scope=scope, progress=progress, now=now)
+    document.control, fields = control.document_control(
+        kind=report.kind,
+        doc=document,
+        user=user,
+        scope=scope,
+        model_version_id=report.model_version_id,
+        exclude_pk=report.pk,
+    )
     job_progress(job_id, percent=90, message=f"Rendering {report.get_format_display()}")
     rendered = render(document, report.format)
     out.write(rendered.content)
-    return rendered.digest
+    return rendered.digest, fields
 
 
 @shared_task(bind=True, acks_late=True, max_retries=3, default_retry_delay=10)
@@ -70,7 +82,7 @@ def generate_report(self, job_id: int) -> dict:
     now = timezone.now()
     try:
         with tempfile.TemporaryFile() as out:
-            digest = _produce(report, user, out, job_id, now)
+            digest, document_fields = _produce(report, user, out, job_id, now)
             out.seek(0)
             job_progress(job_id, percent=95, message="Storing the file")
             stored = report_store(report, out, now=now)
@@ -84,7 +96,7 @@ def generate_report(self, job_id: int) -> dict:
         log.exception("report %s failed", report.pk)
         report_fail(report=report, message=f"Generating the report failed ({type(exc).__name__}).")
         return {"report": report.pk, "status": "failed"}
-    report_finish(report=report, stored=stored, digest=digest)
+    report_finish(report=report, stored=stored, digest=digest, document=document_fields)
     return {"report": report.pk, "status": "ready"}
 
 

@@ -4,8 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from core.jobs import job_finish, job_start
 from governance.models import TransitionRequest
-from registry.services.jobs import job_finish, job_start
 
 
 def eligible_approvers(request: TransitionRequest) -> list:

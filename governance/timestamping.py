@@ -8,6 +8,7 @@ runs inside a request or a worker. This module imports nothing from `registry`.
 
 import asyncio
 import base64
+import concurrent.futures
 import hashlib
 import urllib.request
 
@@ -16,6 +17,18 @@ from django.conf import settings
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
+
+
+def run_coroutine(make):
+    """Run the coroutine `make()` to completion from synchronous code, also when this thread
+    already runs an event loop (an ASGI server, a browser-test driver), where asyncio.run()
+    would refuse: then it runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 class TimestampError(Exception):
@@ -56,7 +69,7 @@ def timestamp(message: bytes) -> str | None:
         return None
     digest = hashlib.sha256(message).digest()
     try:
-        token = asyncio.run(stamper.async_timestamp(digest, "sha256"))
+        token = run_coroutine(lambda: stamper.async_timestamp(digest, "sha256"))
     except TimestampError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyHanko's refusals, as one error
@@ -88,8 +101,8 @@ def check(message: bytes, token_b64: str):
     if imprint != hashlib.sha256(message).digest():
         raise TimestampError("the time-stamp is over something else")
     context = ValidationContext(trust_roots=_trust_roots())
-    status = asyncio.run(
-        validate_tst_signed_data(signed, context, expected_tst_imprint=lambda _: imprint)
+    status = run_coroutine(
+        lambda: validate_tst_signed_data(signed, context, expected_tst_imprint=lambda _: imprint)
     )
     if not (status.get("intact") and status.get("valid") and status.get("trusted", True)):
         raise TimestampError("the time-stamp's signature does not verify under the TSA's chain")

@@ -160,6 +160,43 @@ def inclusion_proofs(event_ids, head: SignedTreeHead) -> dict[int, dict]:
     }
 
 
+def export_proof(event_ids: list[int], head: SignedTreeHead) -> dict:
+    """What ties the events of an export (`event_ids`, ascending) to `head`, from one read
+    of the log: when they are consecutive leaves, a range proof (`merkle.range_proof`:
+    the export's own leaves plus these hashes give the head's root); when the export
+    skips events (a filter, a narrowed auditor), an inclusion proof per event."""
+    leaves, indices, wanted = [], [], iter(event_ids)
+    want = next(wanted, None)
+    for event_id, event_hash in _event_hashes():
+        if len(leaves) == head.tree_size:
+            break
+        if event_id == want:
+            indices.append(len(leaves))
+            want = next(wanted, None)
+        leaves.append(leaf_of(event_hash))
+    if want is not None:
+        raise ValueError(f"event {want} is not in the tree of {head}")
+    tree = merkle.ProofTree(leaves)
+    if not indices:
+        return {"range": None, "inclusion": {}}
+    lo, hi = indices[0], indices[-1] + 1
+    if hi - lo == len(indices):
+        return {
+            "range": {"first_leaf": lo, "proof": [h.hex() for h in tree.range_proof(lo, hi)]},
+            "inclusion": None,
+        }
+    return {
+        "range": None,
+        "inclusion": {
+            str(event_id): {
+                "leaf_index": index,
+                "path": [h.hex() for h in tree.inclusion_proof(index)],
+            }
+            for event_id, index in zip(event_ids, indices, strict=True)
+        },
+    }
+
+
 def head_for_evidence() -> SignedTreeHead:
     """A head over everything committed, signed with the current key, for a document that
     must carry one (an evidence bundle, a report)."""
@@ -167,6 +204,19 @@ def head_for_evidence() -> SignedTreeHead:
     if head is None or head.key_id != signing.current_key_id():
         head = tree_head_sign(force=True)
     return head
+
+
+def document_anchor() -> dict:
+    """What a document's first page names (registry.pdf.register_anchor): the key that
+    signs it and a signed tree head over everything committed when it was made."""
+    head = head_for_evidence()
+    return {
+        "key_id": head.key_id,
+        "head_id": head.pk,
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash,
+        "signed_at": head.as_json()["signed_at"],
+    }
 
 
 def consistency_proof(old: SignedTreeHead, new: SignedTreeHead) -> list[str]:
@@ -232,6 +282,7 @@ def verify_log() -> LogReport:
                     f"{size - builder.size} signed events were removed"
                 )
     report.problems += _chain_head_problems(builder.size)
+    report.problems += _deleted_head_problems()
     return report
 
 
@@ -308,9 +359,23 @@ def _chain_head_problems(events: int) -> list[str]:
     return problems
 
 
-def _id_sequence_position() -> int:
-    """How far the database has issued audit event ids (0 if never)."""
-    table = AuditEvent._meta.db_table
+def _deleted_head_problems() -> list[str]:
+    """Heads are never deleted, and are written outside any larger transaction: the newest
+    head's id is the last id the database issued for heads. Deleting the newest heads (to
+    rewrite the events after the heads that remain, and have them signed again) shows."""
+    newest = SignedTreeHead.objects.order_by("-id").values_list("id", flat=True).first()
+    issued = _id_sequence_position(SignedTreeHead)
+    if newest is not None and issued > newest:
+        return [
+            f"signed tree heads were issued up to #{issued}, but the newest left is #{newest}: "
+            "signed tree heads were deleted"
+        ]
+    return []
+
+
+def _id_sequence_position(model=AuditEvent) -> int:
+    """How far the database has issued ids of `model` (0 if never)."""
+    table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from governance import webhooks
 from governance.models import WebhookDelivery
+from governance.services import webhooks
 
 
 @shared_task(bind=True, acks_late=True)

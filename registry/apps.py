@@ -15,6 +15,6 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self):
-        from registry import checks  # noqa: F401  (system checks)
+        from registry import checks, tasks  # noqa: F401  (system checks; tasks queued by name)
 
         post_migrate.connect(_ensure_search_index, sender=self)

@@ -35,3 +35,19 @@ def html_to_pdf(html: str) -> bytes:
 
     pdf = HTML(string=html, url_fetcher=_no_fetching(), base_url=None).write_pdf()
     return _signer(pdf) if _signer is not None else pdf
+
+
+# Set at start-up by governance (governance.transparency.document_anchor): what a PDF's
+# first page names so a reader can tie it to the audit log: the instance key that signs
+# the file and the audit log's signed tree head it was made against. A dict with
+# `key_id`, `head_id`, `tree_size`, `root_hash`, `signed_at`; None without governance.
+_anchor = None
+
+
+def register_anchor(anchor) -> None:
+    global _anchor
+    _anchor = anchor
+
+
+def document_anchor() -> dict | None:
+    return _anchor() if _anchor is not None else None

@@ -443,6 +443,8 @@ def parse_rule(entry: str) -> Rule:
             )
     if rule.name in NEVER_NAMES:
         raise AllowListError(f"{entry!r} would allow a global named {rule.name}")
+    if _is_test_module(rule.module):
+        raise AllowListError(f"{entry!r} would allow a package's test code")
     return rule
 
 
@@ -479,11 +481,23 @@ def _prefixes(module: str):
     yield module
 
 
+def _is_test_module(module: str) -> bool:
+    """A package's own tests (sklearn/ensemble/tests/test_iforest.py, numpy/testing): never
+    model code, and they re-export test doubles and runners (unittest.mock.Mock, joblib's
+    LokyBackend, StringIO) that a `package.**` rule would otherwise let through."""
+    return any(
+        part in ("tests", "testing", "conftest") or part.startswith("test_")
+        for part in module.split(".")
+    )
+
+
 def is_never(module: str, name: str) -> bool:
-    """Is (module, name) on NEVER, in a NEVER module or one under it, or named like a
-    NEVER_NAMES class wherever it is re-exported?"""
+    """Is (module, name) on NEVER, in a NEVER module or one under it, in a test module, or
+    named like a NEVER_NAMES class wherever it is re-exported?"""
     first = name.split(".", 1)[0]
     if first in NEVER_NAMES or name.rsplit(".", 1)[-1] in NEVER_NAMES:
+        return True
+    if _is_test_module(module):
         return True
     for prefix in _prefixes(module):
         names = _NEVER_BY_MODULE.get(prefix)

@@ -73,7 +73,7 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
 
     Each filter is a list of model ids from an index (see _model_filter), except stage
     None, which nearly every model passes and is tested per row through an index. The list
-    page reads only the ids of this query (registry.paging) and loads its rows with
+    page reads only the ids of this query (core.paging) and loads its rows with
     model_rows()."""
     qs = models_visible(user)
     scoped = qs.query.has_filters()  # False for registry-wide viewers

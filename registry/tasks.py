@@ -6,10 +6,11 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from registry import dispatch, storage
+from core import dispatch
+from core.jobs import job_finish, job_progress, job_start
+from registry import storage
 from registry.models import Artifact, Job
 from registry.scanning import mlmodel_pickled_paths, scan_stored_file
-from registry.services.jobs import job_finish, job_progress, job_start
 from registry.services.scans import artifact_scan_record
 
 log = logging.getLogger(__name__)

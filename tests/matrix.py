@@ -15,6 +15,8 @@ from governance.models import AuditEvent
 from tests.conftest import client_for
 
 LOGIN = "login"
+# A permitted download: the bytes from local storage, a redirect to a presigned URL on S3.
+DOWNLOAD = "download"
 
 
 def check_matrix(
@@ -85,6 +87,7 @@ ADMIN_ONLY = roles(SIGNED_IN, no_grant=403, auditor=403, scientist=403, manager=
 AUDITORS_AND_ADMINS = roles(ADMIN_ONLY, auditor=200)
 MANAGERS_AND_ADMINS = roles(ADMIN_ONLY, manager=200)
 
+MODEL_DOWNLOAD = {r: (DOWNLOAD if s == 200 else s) for r, s in MODEL_READ.items()}
 API_SIGNED_IN = {r: 200 for r in SIGNED_IN} | {"anonymous": 401}
 API_READ = roles(API_SIGNED_IN, no_grant=404)
 API_CHANGE = roles(API_READ, auditor=403, approver=403, admin=403)
@@ -193,7 +196,7 @@ ROUTES = [
     ui("registry:version-create", _m, expect=MODEL_CHANGE),
     ui("registry:version-detail", _v),
     ui("registry:artifact-panel", _v),
-    ui("registry:artifact-download", _v, lambda w: w.artifact.pk),
+    ui("registry:artifact-download", _v, lambda w: w.artifact.pk, expect=MODEL_DOWNLOAD),
     ui("registry:job-status", lambda w: w.job.pk),
     ui("registry:card-detail", _v),
     ui("registry:card-edit", _v, expect=MODEL_CHANGE),
@@ -220,7 +223,7 @@ ROUTES = [
     ui("governance:request-open", _v, expect=MODEL_CHANGE),
     ui("governance:version-archive", _v, expect=MODEL_CHANGE),
     ui("governance:compliance-upload", _v, expect=MODEL_CHANGE),
-    ui("governance:compliance-download", _v, lambda w: w.document.pk),
+    ui("governance:compliance-download", _v, lambda w: w.document.pk, expect=MODEL_DOWNLOAD),
     ui("governance:model-aliases", _m),
     ui("governance:model-aliases", _m, method="post", writes=1,
        data=_post({"alias": "candidate", "version": "1"}),
@@ -248,6 +251,8 @@ ROUTES = [
        expect=roles(MODEL_MANAGE, manager=302, admin=302)),
     ui("governance:audit-log", expect=AUDITORS_AND_ADMINS),
     ui("governance:audit-export", lambda w: "csv", expect=AUDITORS_AND_ADMINS),
+    # The proof of one's own latest export: nobody in the world has exported yet.
+    ui("governance:audit-export-proof", expect=roles(AUDITORS_AND_ADMINS, auditor=404, admin=404)),
     ui("governance:model-history", _m),
     ui("governance:report-list", expect=SIGNED_IN),
     ui("governance:report-create", expect=SIGNED_IN),
@@ -272,6 +277,7 @@ def _logged(suffix=""):
     return lambda w: f"/{P}logged-models/{w.logged_model_id}{suffix}"
 
 
+API_DOWNLOAD = {r: (DOWNLOAD if s == 200 else s) for r, s in API_READ.items()}
 # The source run is the manager's, so others cannot register a version from it.
 VERSION_FROM_RUN = roles(API_CHANGE, scientist=404, approver=404, admin=404)
 # A stage moves only through an approved request: the API opens one and answers 403.
@@ -360,7 +366,7 @@ ROUTES += [
     api("^api/", "get", {r: 404 for r in SIGNED_IN}, url=lambda w: "/api/2.0/mlflow/no-such"),
     api("api/2.0/mlflow-artifacts/artifacts", "get", API_READ,
         data=lambda w, role: {"path": f"versions/{w.version.pk}"}),
-    api(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", "get", API_READ,
+    api(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", "get", API_DOWNLOAD,
         url=lambda w: f"/api/2.0/mlflow-artifacts/artifacts/versions/{w.version.pk}/"
         f"{w.artifact.path}"),
     api(r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)$", "put", API_CREATOR_WRITE,

@@ -17,9 +17,9 @@ from governance.services import model_risk_class_set
 from governance.services.compliance import compliance_document_upload
 from governance.services.reports import report_request
 from governance.services.risk import risk_class_request_open
+from governance.services.tokens import token_create
 from governance.services.transitions import transition_request_open
-from governance.tokens import token_create
-from governance.webhooks import webhook_create
+from governance.services.webhooks import webhook_create
 from registry.models import Job
 from tests.factories import make_model, make_team, make_user, make_version
 

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 
 from config import db_limits
 from config.db_limits import statement_timeout_options
-from registry.api.errors import response_for
+from mlflow_api.errors import response_for
 
 
 def test_options_are_combined_not_clobbered():

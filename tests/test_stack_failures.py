@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from core.dispatch import BROKER_DOWN_MESSAGE, dispatch_pending
 from governance.models import AuditEvent
-from registry.dispatch import BROKER_DOWN_MESSAGE, dispatch_pending
 from registry.models import Artifact, Job, ModelVersion
 from tests.conftest import client_for, wait_for_job
 from tests.factories import make_model, make_version

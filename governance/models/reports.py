@@ -61,6 +61,17 @@ class Report(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)  # of the file
     digest = models.CharField(max_length=64, blank=True)  # of the content (document.py)
     keep_until = models.DateField()
+    # Document control (governance/reports/control.py), for the kinds that make documents:
+    # which document this is a version of, its version number, the SHA-256 of its content
+    # (cover facts and sections, not who or when), and each section's and item's SHA-256
+    # so that the next version can say what changed.
+    document_subject = models.CharField(max_length=80, blank=True, db_index=True)
+    document_version = models.PositiveIntegerField(null=True, blank=True)
+    document_content_digest = models.CharField(max_length=64, blank=True)
+    section_digests = models.JSONField(default=dict, blank=True)
+    # The block as printed (version, owner, previous version, change log, approvals): a
+    # regeneration with the same content repeats its previous version and change log.
+    document_control = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

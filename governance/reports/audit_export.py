@@ -9,14 +9,21 @@ number of events (benchmarks/audit_export.py measures it).
 What the file holds is fixed when generation starts: events recorded while it is being
 written (including this report's own `report.ready`) are left out, as the audit log's
 export leaves out the events after its `audit.export`.
+
+As a ZIP, it holds the same JSON Lines (`audit-events.jsonl`), the proof that those events
+are in a signed tree head (`proof.json`, as the audit log's export.proof.json: a Merkle
+range proof for consecutive events, inclusion proofs otherwise) and the instance's
+published keys (`signing-keys.json`), so the snippet in docs/audit.md checks it offline.
 """
+
+import json
 
 from django.db.models import Count, Max
 
-from governance import audit_log, exports
+from governance import audit_log, exports, signing, transparency
 from governance.models import AuditEvent
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "zip")
 
 
 def events_for(user, scope):
@@ -59,8 +66,42 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
             progress(percent, f"{done:,} of {total:,} events written")
 
     batches = counted(exports.iter_batches(events))
-    chunks = exports.jsonl_chunks(batches) if fmt == "jsonl" else exports.csv_chunks(batches)
-    for chunk in chunks:
-        out.write(chunk)
+    if fmt == "zip":
+        _write_zip(batches, out=out, now=now)
+    else:
+        chunks = exports.jsonl_chunks(batches) if fmt == "jsonl" else exports.csv_chunks(batches)
+        for chunk in chunks:
+            out.write(chunk)
     progress(100, f"{done:,} audit events exported")
     return ""
+
+
+def _write_zip(batches, *, out, now) -> None:
+    from governance.reports.bundle import _Zip
+
+    ids: list[int] = []
+
+    def noted(batches):
+        for batch in batches:
+            ids.extend(e.pk for e in batch)
+            yield batch
+
+    archive = _Zip(out, now)
+    with archive.member("audit-events.jsonl") as member:
+        for chunk in exports.jsonl_chunks(noted(batches)):
+            member.write(chunk)
+    head = transparency.head_for_evidence()
+    proof = {
+        "format": exports.PROOF_FORMAT,
+        "events": len(ids),
+        "first_id": ids[0] if ids else None,
+        "last_id": ids[-1] if ids else None,
+        "tree_head": head.as_json(),
+        "signed_statement": head.statement().decode(),
+        "key_fingerprint_sha256": exports.key_fingerprint(head.key_id),
+        **transparency.export_proof(ids, head),
+    }
+    archive.add("proof.json", json.dumps(proof, indent=1).encode())
+    keys = signing.published_keys(signing.public_keys())
+    archive.add("signing-keys.json", json.dumps(keys, indent=1).encode())
+    archive.close()

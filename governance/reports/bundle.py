@@ -1,6 +1,6 @@
 """The evidence bundle: one ZIP a reviewer can check offline (governance/reports/verify.py).
 
-    technical-documentation.pdf    the technical documentation (techdoc.py), printed
+    technical-documentation.pdf    the technical documentation (techdoc/), printed
     technical-documentation.json   the same document with its content digest
     model-card/README.md           the model card in Hugging Face format
     audit-events.jsonl             the version's audit events (exports.export_row, id order)
@@ -34,8 +34,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from governance import audit_log, exports, selectors, signing, transparency
-from governance.models import ComplianceDocument, Decision, TransitionRequest
-from governance.reports import techdoc
+from governance.models import ComplianceDocument, Decision, Report, TransitionRequest
+from governance.reports import control, techdoc
 from governance.reports.audit_report import gates_required
 from governance.reports.render import render
 from registry.cards import card_of, hf_readme
@@ -204,6 +204,15 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
 
     doc = techdoc.build(
         user=user, scope=scope, progress=lambda p, m: progress(p * 30 // 100, m), now=now
+    )
+    # Its document control block counts with the version's technical documentation
+    # reports (the same document): the same version if the content is the same.
+    doc.control, _ = control.document_control(
+        kind=Report.Kind.EVIDENCE_BUNDLE,
+        doc=doc,
+        user=user,
+        scope=scope,
+        model_version_id=version.pk,
     )
     progress(30, "Technical documentation built; printing it")
     bundle = _Zip(out, now)

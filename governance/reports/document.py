@@ -3,7 +3,7 @@ each item a list of typed blocks (markdown, text, fields, table) or nothing at a
 
 An item with no blocks is *missing*: it is printed as missing with what would fill it
 (never silently dropped), and it is listed in the completeness summary the report opens
-with. Builders (techdoc.py, audit_report.py, inventory.py) fill a Document; render.py
+with. Builders (techdoc/, audit_report/, inventory.py) fill a Document; render.py
 turns it into HTML, PDF, JSON or CSV. The JSON form is exactly `Document.as_dict()`
 wrapped with its digest; docs/reports.md and schemas/report.schema.json describe it.
 
@@ -130,6 +130,10 @@ class Document:
     # Tabular kinds name their CSV: a header and rows (see render.csv_bytes).
     csv_columns: list[str] = field(default_factory=list)
     csv_rows: list[list] = field(default_factory=list)
+    # The document control block (governance/reports/control.py): version, owner, change
+    # log and approvals. Set by the worker after the builder; not part of the content that
+    # is compared between versions.
+    control: dict | None = None
 
     def section(self, key: str, title: str, *, intro: str = "") -> Section:
         section = Section(key=key, number=str(len(self.sections) + 1), title=title, intro=intro)
@@ -166,7 +170,7 @@ class Document:
         }
 
     def as_dict(self) -> dict:
-        return {
+        data = {
             "schema": SCHEMA_NAME,
             "schema_version": SCHEMA_VERSION,
             "kind": self.kind,
@@ -179,6 +183,9 @@ class Document:
             "completeness": self.completeness(),
             "sections": [s.as_dict() for s in self.sections],
         }
+        if self.control is not None:
+            data["document_control"] = self.control
+        return data
 
 
 def canonical_json(data) -> str:

@@ -89,14 +89,15 @@ KINDS: dict[str, KindSpec] = {
     ),
     K.AUDIT_EXPORT: KindSpec(
         K.AUDIT_EXPORT,
-        (F.JSONL, F.CSV),
+        (F.JSONL, F.CSV, F.ZIP),
         "logs",
         audit_readers_only=True,
         builder="governance.reports.audit_export:write",
         writes_file=True,
         scope_fields=("model", "period_start", "period_end"),
         description="The audit events themselves, with their chain hashes, for offline "
-        "verification (see docs/audit.md). Streamed: any size runs in constant memory.",
+        "verification (see docs/audit.md). Streamed: any size runs in constant memory. As "
+        "a ZIP, with the signed tree head and Merkle proofs that the events are in it.",
     ),
 }
 

@@ -15,12 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import dispatch
+from core.jobs import job_finish
 from governance import audit, audit_log
 from governance.models import Report
 from governance.reports import kinds
 from governance.reports.scope import ReportScope
-from registry import dispatch, storage
-from registry.services.jobs import job_finish
+from registry import storage
+
+# Queued by name: governance.report_tasks imports this module, so this one must not import it.
+GENERATE_REPORT_TASK = "governance.report_tasks.generate_report"
 
 
 def retention_days(kind: str) -> int:
@@ -54,8 +58,6 @@ def _validate(actor, kind: str, fmt: str, scope: ReportScope) -> kinds.KindSpec:
 
 def report_request(*, actor, kind: str, fmt: str, scope: ReportScope) -> Report:
     """Queue a report. `scope` was resolved under `actor`'s view permission."""
-    from governance.report_tasks import generate_report
-
     _validate(actor, kind, fmt, scope)
     model = scope.version.registered_model if scope.version else scope.model
     subject = {
@@ -74,7 +76,7 @@ def report_request(*, actor, kind: str, fmt: str, scope: ReportScope) -> Report:
             **subject,
         )
         report.job = dispatch.job_queue(
-            task=generate_report,
+            task=GENERATE_REPORT_TASK,
             kind="report",
             actor=actor,
             message="Waiting for a worker",
@@ -116,7 +118,11 @@ def report_mark_running(report: Report) -> None:
     Report.objects.filter(pk=report.pk).update(status=Report.Status.RUNNING, message="")
 
 
-def report_finish(*, report: Report, stored: storage.StoredArtifact, digest: str) -> Report:
+def report_finish(
+    *, report: Report, stored: storage.StoredArtifact, digest: str, document: dict | None = None
+) -> Report:
+    """The file is stored: the row says so, with its document control fields (`document`:
+    subject, version, content and section digests; governance/reports/control.py)."""
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report.pk)
         report.status = Report.Status.READY
@@ -127,6 +133,8 @@ def report_finish(*, report: Report, stored: storage.StoredArtifact, digest: str
         report.digest = digest
         report.finished_at = timezone.now()
         report.message = ""
+        for name, value in (document or {}).items():
+            setattr(report, name, value)
         report.save()
         audit.record(
             actor=report.requested_by or report.requested_by_username,
@@ -142,6 +150,9 @@ def report_finish(*, report: Report, stored: storage.StoredArtifact, digest: str
                 "digest": digest,
                 "keep_until": report.keep_until,
                 "model": report.scope.get("model", ""),
+                **(
+                    {"document_version": report.document_version} if report.document_version else {}
+                ),
             },
             registered_model_id=report.registered_model_id,
             model_version_id=report.model_version_id,

@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.views.decorators.http import require_GET
 
+from core.web import render_htmx
 from governance import audit_log, exports
 from registry import selectors
-from registry.views.common import render_htmx
 
 PAGE_SIZE = 50
 CURSOR_PARAMS = ("before", "after")
@@ -71,6 +71,14 @@ def audit_export_view(request, fmt):
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
         return HttpResponseBadRequest(f"Invalid filters: {errors}")
     return exports.export_response(user=request.user, fmt=fmt, filters=form.filters())
+
+
+@require_GET
+def audit_export_proof_view(request):
+    """The signed tree head and Merkle proofs for one of the user's exports
+    (?export=<the X-Audit-Export-Event of that download>)."""
+    _require_audit_reader(request.user)
+    return exports.proof_response(user=request.user, export_event_id=request.GET.get("export"))
 
 
 @require_GET

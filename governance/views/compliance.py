@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.web import stored_file_response
 from governance import selectors
 from governance.forms import ComplianceUploadForm, add_service_errors
 from governance.services.compliance import (
@@ -17,7 +18,6 @@ from governance.services.compliance import (
 )
 from registry import selectors as registry_selectors
 from registry import storage
-from registry.views.common import stored_file_response
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,11 +7,11 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.web import paginate, query_without_page, render_htmx
 from governance import selectors
 from governance.models.lifecycle import GATED_STAGES
 from governance.policy import current_policies
 from registry.models import RiskClass
-from registry.views.common import paginate, query_without_page, render_htmx
 
 QUEUE_FILTERS = ("model", "team", "stage", "risk", "scope")
 STOP_POLLING = 286  # htmx stops an `every` trigger on this status

@@ -7,6 +7,7 @@ from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.web import paginate, render_htmx, stored_file_response
 from governance.forms import add_service_errors
 from governance.models import Report
 from governance.reports import kinds
@@ -14,7 +15,6 @@ from governance.reports.forms import ReportForm, available_kinds
 from governance.reports.selectors import report_get, reports_visible, sees_all_reports
 from governance.services.reports import report_download_record, report_request
 from registry.csp import sandboxed_document_policy
-from registry.views.common import paginate, render_htmx, stored_file_response
 
 # A stored HTML report is shown as a document, never as part of the application: no
 # scripts, nothing fetched, no forms, no access to Attest's origin; its one style block is

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from governance import access
 from governance.forms import add_service_errors
 from governance.models import PersonalToken
-from governance.tokens import all_tokens, token_create, token_revoke, tokens_for
+from governance.services.tokens import all_tokens, token_create, token_revoke, tokens_for
 
 
 class TokenForm(forms.Form):

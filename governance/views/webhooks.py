@@ -6,10 +6,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.web import paginate
 from governance import access
 from governance.forms import add_service_errors
 from governance.models.webhooks import EVENTS
-from governance.webhooks import (
+from governance.services.webhooks import (
     can_manage_webhooks,
     webhook_create,
     webhook_delete,
@@ -17,7 +18,6 @@ from governance.webhooks import (
     webhooks_visible,
 )
 from registry.models import RegisteredModel
-from registry.views.common import paginate
 
 
 class WebhookForm(forms.Form):

@@ -56,7 +56,7 @@ class RegisteredModel(models.Model):
         ordering = ["name"]
         indexes = [
             # The list's sorts, each with the id that breaks its ties: a page of ids in
-            # list order is read from the index alone (registry.paging), and the index
+            # list order is read from the index alone (core.paging), and the index
             # serves the whole ORDER BY. (SQLite indexes carry the row id anyway.)
             models.Index(fields=["updated_at", "id"], name="model_updated_id"),
             models.Index(fields=["created_at", "id"], name="model_created_id"),

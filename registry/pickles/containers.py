@@ -2,10 +2,10 @@
 limits, every member scanned.
 """
 
+import ast
 import bz2
 import gzip
 import lzma
-import re
 import struct
 import tarfile
 import tempfile
@@ -19,7 +19,7 @@ from registry.pickles.common import (
     ScanLimit,
     Truncated,
 )
-from registry.pickles.formats import sniff
+from registry.pickles.formats import ZFILE_HEADER, looks_like_pickle, sniff
 from registry.pickles.opcodes import PickleReader
 from registry.pickles.streams import Budget, Counted, Peek, ZlibReader
 
@@ -53,10 +53,28 @@ class FileScan:
             kind, zip_too = "zip", False
         if kind not in (None, "pickle", "npy") and depth >= self.limits.max_depth:
             raise ScanLimit(f"archives nested deeper than {self.limits.max_depth}: stopped")
+        # pickle.load reads from the first byte whatever the file also is: a tar whose first
+        # member's name is a pickle, or a bz2 stream whose "BZh" reads as a BINBYTES that
+        # steps over the compressed data to opcodes after it. Such a file is both, and both
+        # are scanned; that needs a second pass over the bytes.
+        pickle_too = kind not in (None, "pickle") and looks_like_pickle(
+            head, complete=len(head) < SNIFF_BYTES
+        )
+        if pickle_too and not seekable:
+            with tempfile.TemporaryFile() as spooled:
+                _copy_counted(reader, spooled, self.budget)
+                spooled.seek(0)
+                self.stream(spooled, where, depth, expect_pickle=expect_pickle, seekable=True)
+            return
         if kind == "zip":
             self._zip(raw if seekable else reader, where, depth, seekable)
         elif kind == "tar":
             self._tar(reader, where, depth)
+        elif kind == "zfile":
+            reader.read(ZFILE_HEADER)
+            if reader.peek(1) == b" ":  # joblib <= 0.8.4 wrote one more space
+                reader.read(1)
+            self._compressed(kind, reader, where, depth)
         elif kind in ("gzip", "bz2", "xz", "lzma", "zlib", "lz4"):
             self._compressed(kind, reader, where, depth)
         elif kind == "npy":
@@ -65,6 +83,9 @@ class FileScan:
             self._pickles(reader, where, expect_pickle)
         if zip_too:
             self._zip(raw, where, depth, True)
+        if pickle_too:
+            raw.seek(0)
+            self._pickles(Peek(raw), where, False)
 
     def _pickles(self, reader: Peek, where: str, expect_pickle: bool) -> None:
         first = PickleReader(reader, rules=self.rules, budget=self.budget, where=where)
@@ -116,6 +137,7 @@ class FileScan:
             "xz": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_XZ),  # noqa: SIM115
             "lzma": lambda r: lzma.LZMAFile(r, format=lzma.FORMAT_ALONE),  # noqa: SIM115
             "zlib": ZlibReader,
+            "zfile": ZlibReader,
         }[kind]
         inner = Peek(Counted(opener(reader), self.budget))
         if kind in ("lzma", "zlib"):  # weak magic: a stream that does not start is not one
@@ -188,8 +210,45 @@ class FileScan:
         header = reader.read(length)
         if len(header) < length:
             raise ScanError("a .npy header cut short")
-        if re.search(rb"'[<>|=]?O\d*'", header):
+        if _npy_holds_objects(header):
             self._pickles(reader, where, expect_pickle=True)
+
+
+def _npy_holds_objects(header: bytes) -> bool:
+    """Does a .npy header's dtype hold Python objects (then the data is a pickle)? Read as
+    NumPy reads it (a Python literal: any quotes, 'object', nested fields), failing closed:
+    any type string with an O in it counts."""
+    try:
+        text = header.decode("latin-1" if len(header) < 65536 else "utf-8")
+        fields = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
+        raise ScanError(f"a .npy header that cannot be read: {str(exc)[:80]}") from None
+    if not isinstance(fields, dict) or "descr" not in fields:
+        raise ScanError("a .npy header without a dtype")
+    return _descr_holds_objects(fields["descr"], depth=0)
+
+
+def _descr_holds_objects(descr, *, depth: int) -> bool:
+    if depth > 32:
+        raise ScanError("a .npy dtype nested too deeply")
+    if isinstance(descr, str | bytes):
+        text = descr.decode("latin-1") if isinstance(descr, bytes) else descr
+        return "o" in text.lower()  # 'O', '|O8', 'object', 'object_'; no other type has one
+    if isinstance(descr, list):
+        # A structured dtype: [(name, type), (name, type, shape), ...]; names are skipped.
+        return any(
+            any(_descr_holds_objects(part, depth=depth + 1) for part in field[1:])
+            if isinstance(field, tuple | list) and len(field) >= 2
+            else _descr_holds_objects(field, depth=depth + 1)
+            for field in descr
+        )
+    if isinstance(descr, tuple):  # (type, shape): every part is a type or a number
+        return any(_descr_holds_objects(part, depth=depth + 1) for part in descr)
+    if isinstance(descr, dict):
+        return any(_descr_holds_objects(v, depth=depth + 1) for v in descr.values())
+    # A number is a shape; anything else NumPy might read as a dtype that this cannot:
+    # assume it holds objects.
+    return not (isinstance(descr, int) and not isinstance(descr, bool))
 
 
 def _copy_counted(src, dst, budget: Budget) -> None:

@@ -1,6 +1,7 @@
 """Telling formats apart from a file's first bytes (pickle, npy, and each kind of container)."""
 
 import io
+import struct
 
 from registry.pickles.common import (
     _BZ2,
@@ -31,17 +32,51 @@ def sniff(head: bytes, *, complete: bool) -> str | None:
         return "xz"
     if head.startswith(_LZ4):
         return "lz4"
+    if _is_joblib_zfile(head):
+        return "zfile"
     if head.startswith(_ZIP):
         return "zip"
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
+    if _tar_checksum_matches(head):  # an old (V7) tar has no magic; tarfile still reads it
+        return "tar"
     if head.startswith(_NPY):
         return "npy"
-    if head[:3] == b"\x5d\x00\x00":
-        return "lzma"  # weak magic: if it does not decompress, it is not lzma
+    if head[:2] == b"\x5d\x00":  # joblib's test: any dictionary size (a pickle never
+        return "lzma"  # starts so); weak magic: if it does not decompress, it is not lzma
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"  # weak magic, likewise
     return "pickle" if looks_like_pickle(head, complete=complete) else None
+
+
+ZFILE_HEADER = 2 + 19  # b"ZF", then the length in hex padded to 19 characters
+
+
+def _is_joblib_zfile(head: bytes) -> bool:
+    """joblib's old compressed format (joblib.load still reads it): b"ZF", a hex length,
+    then a zlib stream holding the pickle. As joblib reads it: any b"ZF" start whose next
+    19 bytes parse as a hex number."""
+    if not head.startswith(b"ZF") or len(head) < ZFILE_HEADER:
+        return False
+    try:
+        int(head[2:ZFILE_HEADER], 16)
+    except ValueError:
+        return False
+    return True
+
+
+def _tar_checksum_matches(head: bytes) -> bool:
+    """Does the first 512-byte block carry a valid tar header checksum (as tarfile checks
+    it: the octal field at 148 equals the byte sum with that field counted as spaces)?"""
+    if len(head) < 512:
+        return False
+    field = head[148:156].replace(b"\x00", b" ").strip()
+    if not field or not all(48 <= c <= 55 for c in field):
+        return False
+    block = head[:512]
+    unsigned = 256 + sum(block[:148]) + sum(block[156:])
+    signed = 256 + sum(struct.unpack("148b", block[:148])) + sum(struct.unpack("356b", block[156:]))
+    return int(field, 8) in (unsigned, signed) and any(block[:100])
 
 
 def might_need_scan(head: bytes, *, complete: bool) -> bool:

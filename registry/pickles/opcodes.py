@@ -48,6 +48,12 @@ class _Unknown:
     pass
 
 
+class _Dict(dict):
+    """A dict on the symbolic stack; `incomplete` when some of its keys were not kept."""
+
+    incomplete = False
+
+
 UNKNOWN = _Unknown()
 
 _STRING_OPS = {
@@ -353,13 +359,16 @@ class PickleReader:
             stack.append(())
             return
         if name == "EMPTY_DICT":
-            stack.append({})
+            stack.append(_Dict())
             return
         if name in ("SETITEM", "SETITEMS"):
             items = self._pop(stack, 2) if name == "SETITEM" else self._pop_mark(stack, marks)
             target = self._top(stack)
             if isinstance(target, dict):
-                target.update(self._dict(items))
+                more = self._dict(items)
+                target.update(more)
+                if more.incomplete or len(target) > _MAX_ITEMS:
+                    target.incomplete = True
             return
         if name in ("APPEND", "APPENDS", "ADDITEMS"):
             if name == "APPEND":
@@ -381,12 +390,7 @@ class PickleReader:
             target = self._top(stack)
             if isinstance(target, _Obj):
                 target.state = state
-                callable_ = target.callable
-                if (
-                    isinstance(callable_, _Global)
-                    and callable_.module == "joblib.numpy_pickle"
-                    and callable_.name == "NumpyArrayWrapper"
-                ):
+                if _is_array_wrapper(target):
                     self._joblib_array(state)
             return
         if name in _STRING_OPS:
@@ -405,21 +409,28 @@ class PickleReader:
             stack.append(arg if isinstance(arg, int | float | bool | bytes) else UNKNOWN)
 
     @staticmethod
-    def _dict(items) -> dict:
-        out = {}
+    def _dict(items) -> "_Dict":
+        out = _Dict()
         for key, value in zip(items[::2], items[1::2], strict=False):
-            if isinstance(key, str | int) and len(out) < _MAX_ITEMS:
+            if isinstance(key, str | int) and (key in out or len(out) < _MAX_ITEMS):
                 out[key] = value
+            else:  # a key built at load time, or one too many: the dict is not known
+                out.incomplete = True
         return out
 
     def _joblib_array(self, state) -> None:
         """joblib writes an array's bytes right after its wrapper's BUILD, or a nested
         pickle for an object array. Step over the bytes; scan the nested pickle."""
-        if not isinstance(state, dict):
+        if not isinstance(state, dict) or getattr(state, "incomplete", False):
+            # joblib sizes the bytes from this state: a key the scanner could not follow
+            # (built at load time, or past the ones it keeps) could change the size.
             raise ScanError("a joblib array whose state cannot be read")
         itemsize, has_object = _dtype_layout(state.get("dtype"))
         if has_object:
-            self.read_one()
+            try:
+                self.read_one()
+            except NotPickle:  # not "no pickle in the file": this one is cut short
+                raise ScanError("a joblib object array whose data is not a pickle") from None
             return
         shape = state.get("shape")
         if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
@@ -433,6 +444,42 @@ class PickleReader:
                 raise Truncated
             self.reader.skip(padding[0])
         self.reader.skip(count * itemsize)
+
+
+def _is_wrapper_class(value) -> bool:
+    return (
+        isinstance(value, _Global)
+        and value.module == "joblib.numpy_pickle"
+        and value.name == "NumpyArrayWrapper"
+    )
+
+
+# Allowed callables that make an instance of the class given as their first argument
+# without calling it: copyreg._reconstructor (protocols 0 and 1) and NumPy's masked-array
+# reconstructor (`subtype.__new__(subtype, ...)`).
+_MAKES_FIRST_ARG = {
+    ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
+    ("numpy.ma.core", "_mareconstruct"),
+}
+
+
+def _is_array_wrapper(obj: _Obj) -> bool:
+    """Is this object, as joblib's unpickler will see it, a NumpyArrayWrapper (whose BUILD
+    is followed by raw array bytes)? Whichever way it was made: joblib checks the instance's
+    class, not how it was built."""
+    callable_ = obj.callable
+    if _is_wrapper_class(callable_):
+        return True
+    if isinstance(callable_, _Global) and (callable_.module, callable_.name) in _MAKES_FIRST_ARG:
+        if not isinstance(obj.args, tuple) or not obj.args:
+            raise ScanError(f"a {callable_.name} call whose class cannot be read")
+        first = obj.args[0]
+        if _is_wrapper_class(first):
+            return True
+        if not isinstance(first, _Global):
+            raise ScanError(f"a {callable_.name} call whose class cannot be read")
+    return False
 
 
 def _dtype_layout(dtype) -> tuple[int, bool]:
@@ -449,12 +496,24 @@ def _dtype_layout(dtype) -> tuple[int, bool]:
     typestr = dtype.args[0]
     state = dtype.state if isinstance(dtype.state, tuple) else ()
     flags = state[7] if len(state) > 7 and isinstance(state[7], int) else 0
-    if typestr.startswith("O") or flags & 1:
-        return 0, True
     elsize = state[5] if len(state) > 5 and isinstance(state[5], int) else -1
-    if elsize > 0:
+    if typestr.startswith("O"):
+        return 0, True
+    # NumPy takes the state's element size and flags only for flexible types (bytes, str,
+    # void); for a fixed-size type it keeps its own ('f8' is 8 bytes whatever the state
+    # says). A state that disagrees would make this reader step over a different number of
+    # bytes than joblib reads, hiding opcodes: refuse it rather than guess.
+    flexible = typestr.lstrip("<>|=")[:1] in ("S", "U", "V", "a")
+    if flexible:
+        if flags & 1:
+            return 0, True
+        if elsize <= 0:  # NumPy's item size is then the state's (0 or -1): unreadable
+            raise ScanError(f"a joblib array of dtype {typestr[:20]!r} with no element size")
         return elsize, False
     match = re.fullmatch(r"[<>|=]?[a-zA-Z?](\d+)", typestr)
     if not match or int(match[1]) <= 0:
         raise ScanError(f"a joblib array of dtype {typestr[:20]!r} the scanner cannot size")
-    return int(match[1]), False
+    size = int(match[1])
+    if not flexible and (flags & 1 or (elsize > 0 and elsize != size)):
+        raise ScanError(f"a joblib array whose {typestr[:20]!r} dtype state does not match it")
+    return size, False

@@ -1,5 +1,10 @@
 from django.core.exceptions import ValidationError
 
+# The tasks the services queue, by registered name: registry.tasks imports the services,
+# so the services never import it back (core.dispatch.job_queue takes a name).
+SCAN_VERSION_TASK = "registry.tasks.scan_version_artifacts"
+PURGE_PREFIX_TASK = "registry.tasks.purge_storage_prefix"
+
 
 def parse_tags(text: str) -> dict[str, str]:
     """'key=value, other' (commas or new lines) into {'key': 'value', 'other': ''}."""

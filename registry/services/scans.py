@@ -40,12 +40,12 @@ def version_rescan(*, actor, version) -> Job:
     file an older scanner called "not a pickle" is read again too). The artifacts keep
     their verdicts until the scan records new ones, each as its own artifact.scan event.
     `actor`: the user, or a label such as "cli:rescan_artifacts"."""
-    from registry import dispatch
-    from registry.tasks import scan_version_artifacts
+    from core import dispatch
+    from registry.services.common import SCAN_VERSION_TASK
 
     with transaction.atomic():
         job = dispatch.job_queue(
-            task=scan_version_artifacts,
+            task=SCAN_VERSION_TASK,
             kind="artifact_scan",
             actor=actor if getattr(actor, "pk", None) else None,
             registered_model_id=version.registered_model_id,

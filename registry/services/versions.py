@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import dispatch
 from governance import access, audit
-from registry import dispatch, scanning, storage
+from registry import scanning, storage
 from registry.models import (
     Artifact,
     Metric,
@@ -17,6 +18,7 @@ from registry.models import (
     VersionTag,
 )
 from registry.search import build_search_text
+from registry.services.common import PURGE_PREFIX_TASK, SCAN_VERSION_TASK
 
 
 @dataclass
@@ -104,11 +106,9 @@ def version_create(*, actor, registered_model: RegisteredModel, data: VersionInp
 def _queue_storage_purge(actor, registered_model, prefix: str) -> None:
     """Make sure nothing of a failed upload stays in storage, even if the storage was
     unreachable just now (an interrupted S3 multipart upload leaves parts behind)."""
-    from registry.tasks import purge_storage_prefix
-
     with contextlib.suppress(Exception), transaction.atomic():
         dispatch.job_queue(
-            task=purge_storage_prefix,
+            task=PURGE_PREFIX_TASK,
             kind="storage_purge",
             actor=actor,
             registered_model_id=registered_model.pk,
@@ -119,7 +119,6 @@ def _queue_storage_purge(actor, registered_model, prefix: str) -> None:
 
 def _write_version(actor, registered_model, data: VersionInput, stored) -> ModelVersion:
     from registry.services.cards import card_start_for_version
-    from registry.tasks import scan_version_artifacts
 
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
@@ -173,7 +172,7 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
         job = None
         if any(a.scan_status == Artifact.ScanStatus.PENDING for a in artifacts):
             job = dispatch.job_queue(
-                task=scan_version_artifacts,
+                task=SCAN_VERSION_TASK,
                 kind="artifact_scan",
                 actor=actor,
                 registered_model_id=model.pk,

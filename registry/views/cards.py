@@ -31,7 +31,7 @@ from registry.cards import (
 )
 from registry.csp import document_policy
 from registry.markdown import render_markdown
-from registry.pdf import html_to_pdf
+from registry.pdf import document_anchor, html_to_pdf
 from registry.services.cards import CardLocked, card_import, card_save
 
 
@@ -321,6 +321,8 @@ def card_export_readme(request, name, number):
 def _print_html(request, version, card, metrics, *, for_pdf=False) -> str:
     context = _card_context(request, version, card, metrics)
     context.update({"generated_at": timezone.now(), "for_pdf": for_pdf})
+    if for_pdf:
+        context["anchor"] = document_anchor()
     return render_to_string("registry/card_print.html", context, request=request)
 
 

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from core.web import paginate, paginate_capped, query_without_page, render_htmx
 from governance import access
 from registry import selectors
 from registry.forms import ModelEditForm, RegisteredModelForm
@@ -10,7 +11,6 @@ from registry.models import Stage
 from registry.services import model_create, model_update
 from registry.services.common import tags_text
 from registry.services.models import can_register_models
-from registry.views.common import paginate, paginate_capped, query_without_page, render_htmx
 
 
 def model_list(request):

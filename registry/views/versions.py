@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.web import stored_file_response
 from registry import selectors, storage, uploads
 from registry.forms import (
     MetricFormSet,
@@ -21,7 +22,6 @@ from registry.services.artifacts import (
     needs_download_confirmation,
 )
 from registry.services.versions import UploadFile, VersionInput
-from registry.views.common import stored_file_response
 
 
 @require_http_methods(["GET", "POST"])

@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 
 from governance.models import Report
+from governance.services.tokens import token_create
 from governance.services.transitions import transition_request_open
-from governance.tokens import token_create
-from governance.webhooks import webhook_create
+from governance.services.webhooks import webhook_create
 from registry.csp import document_style_hash
 from tests.conftest import client_for
 

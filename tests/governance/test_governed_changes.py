@@ -63,7 +63,7 @@ def no_card_for_high(db):
 
 @pytest.fixture
 def api(client):
-    from governance.tokens import token_create
+    from governance.services.tokens import token_create
 
     def call(user, method, path, data=None):
         raw = token_create(actor=user, name="t", scope="write")[1]

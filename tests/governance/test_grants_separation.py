@@ -217,7 +217,7 @@ def test_a_new_model_is_decided_by_approvers_without_any_admin_action(
 
 
 def test_the_mlflow_api_create_path_gets_default_approvers(default_approvers, scientist, team):
-    from governance.tokens import token_create
+    from governance.services.tokens import token_create
 
     avery = make_user("avery", access.ROLE_APPROVERS)
     raw = token_create(actor=scientist, name="ci", scope="write")[1]

@@ -333,7 +333,7 @@ def test_admin_grant_pages_render(registry_admin, viewer, model):
 def test_a_stale_approve_grant_cannot_move_champion_through_the_mlflow_api(
     scientist, sam, approver, model, ready_version
 ):
-    from governance.tokens import token_create
+    from governance.services.tokens import token_create
     from registry.models import ModelAlias
 
     request = open_production(scientist, ready_version)

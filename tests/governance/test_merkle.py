@@ -127,3 +127,71 @@ def test_proof_tree_gives_the_same_paths():
         tree = merkle.ProofTree(leaves[:size])
         for index in range(size):
             assert tree.inclusion_proof(index) == merkle.inclusion_proof(index, leaves[:size])
+
+
+# --- Range proofs ---------------------------------------------------------------------------
+
+
+def _range_proof_by_definition(lo, hi, leaves):
+    """The definition, written independently: the maximal subtrees outside [lo, hi), left
+    to right, found by recursion over the RFC 6962 split."""
+    n = len(leaves)
+    if hi <= 0 or lo >= n:
+        return [_recursive_mth(leaves)]
+    if lo <= 0 and n <= hi:
+        return []
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return _range_proof_by_definition(lo, hi, leaves[:k]) + _range_proof_by_definition(
+        lo - k, hi - k, leaves[k:]
+    )
+
+
+def test_every_range_proof_of_every_small_tree_verifies_and_a_wrong_one_does_not():
+    import hashlib
+
+    leaves = [merkle.leaf_hash(hashlib.sha256(str(i).encode()).digest()) for i in range(40)]
+    wrong = merkle.leaf_hash(b"forged")
+    for n in range(1, 41):
+        tree = leaves[:n]
+        root = merkle.root(tree)
+        proof_tree = merkle.ProofTree(tree)
+        for lo in range(n):
+            for hi in range(lo + 1, n + 1):
+                proof = merkle.range_proof(lo, hi, tree)
+                assert proof == _range_proof_by_definition(lo, hi, tree)
+                assert proof_tree.range_proof(lo, hi) == proof
+                span = tree[lo:hi]
+                assert merkle.verify_range(lo, n, span, proof, root), (lo, hi, n)
+                # A changed leaf anywhere in the range.
+                for j in {0, len(span) // 2, len(span) - 1}:
+                    forged = [*span[:j], wrong, *span[j + 1 :]]
+                    assert not merkle.verify_range(lo, n, forged, proof, root)
+                # A changed, missing, extra or reordered proof hash.
+                for j in range(len(proof)):
+                    bad = [*proof[:j], wrong, *proof[j + 1 :]]
+                    assert not merkle.verify_range(lo, n, span, bad, root)
+                if proof:
+                    assert not merkle.verify_range(lo, n, span, proof[:-1], root)
+                    if len(proof) > 1 and proof[0] != proof[-1]:
+                        assert not merkle.verify_range(lo, n, span, proof[::-1], root)
+                assert not merkle.verify_range(lo, n, span, [*proof, wrong], root)
+                # The same leaves claimed at another place, a dropped or an extra leaf.
+                if lo + 1 + len(span) <= n:
+                    assert not merkle.verify_range(lo + 1, n, span, proof, root)
+                if len(span) > 1:
+                    assert not merkle.verify_range(lo, n, span[:-1], proof, root)
+                    assert not merkle.verify_range(lo, n, span[1:], proof, root)
+                if hi < n:
+                    assert not merkle.verify_range(lo, n, [*span, tree[hi]], proof, root)
+                # (The tree size is not checked here: the verifier takes it from the
+                # signed tree head, as it takes the root.)
+
+
+def test_range_proof_refuses_an_empty_or_outside_range():
+    for lo, hi, n in [(0, 0, 4), (2, 2, 4), (3, 2, 4), (0, 5, 4), (-1, 2, 4)]:
+        with pytest.raises(ValueError):
+            merkle.range_proof(lo, hi, LEAVES[:n])
+    assert merkle.range_root(0, 4, [], []) is None
+    assert merkle.range_root(3, 4, LEAVES[:2], []) is None

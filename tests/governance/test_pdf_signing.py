@@ -109,3 +109,14 @@ def test_the_certificate_is_for_the_current_key_and_follows_a_rotation():
     assert first != second
     pdf = html_to_pdf("<p>After rotation</p>")
     assert _status(pdf).bottom_line
+
+
+def test_signing_works_inside_a_running_event_loop():
+    """As in an ASGI server or a browser test's driver thread: pyHanko's own sync entry
+    point would call asyncio.run() there and fail."""
+    import asyncio
+
+    async def inside_a_loop():
+        return html_to_pdf("<p>Signed from a loop</p>")
+
+    assert _status(asyncio.run(inside_a_loop())).bottom_line

@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from governance import access, webhooks
+from governance import access
 from governance.models import AuditEvent, Report, WebhookDelivery
 from governance.report_tasks import expire_reports
 from governance.reports.document import digest_of
+from governance.services import webhooks
 from tests.conftest import client_for, download_status, downloaded_bytes, wait_for_job
 from tests.factories import make_model, make_user, make_version
 

@@ -14,10 +14,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from governance import audit, sessions, tokens
+from governance import audit, sessions
 from governance.models import AuditEvent, FailedSignIn, PersonalToken
+from governance.services import tokens
+from governance.services.tokens import authenticate, token_create
 from governance.signin import failed_signins_fold
-from governance.tokens import authenticate, token_create
 from tests.conftest import client_for
 from tests.factories import make_user
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import AuditEvent, PersonalToken
-from governance.tokens import (
+from governance.services.tokens import (
     authenticate,
     hash_token,
     token_create,

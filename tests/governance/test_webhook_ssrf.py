@@ -11,8 +11,8 @@ import ssl
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance import webhooks
 from governance.models import Webhook, WebhookDelivery
+from governance.services import webhooks
 from tests.governance.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from governance import access, sealing, webhooks
+from governance import access, sealing
 from governance.models import AuditEvent, Webhook, WebhookDelivery
+from governance.services import webhooks
 from governance.webhook_tasks import retry_due_webhooks
 from tests.conftest import client_for
 from tests.factories import make_version

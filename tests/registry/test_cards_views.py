@@ -357,3 +357,24 @@ def test_a_version_from_before_model_cards_works_everywhere(scientist, model, ve
     assert response.status_code == 302
     assert stored_card(version).sections == {"contact": "x"}
     assert stored_card(version).revisions.get().number == 1
+
+
+def test_card_pdf_names_the_signing_key_and_the_tree_head_on_its_first_page(scientist, version):
+    from governance import signing
+    from governance.models import SignedTreeHead
+
+    response = client_for(scientist).get(url("registry:card-export-pdf", version))
+    assert response.status_code == 200
+    first = pypdf.PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    first = " ".join(first.split())
+    head = SignedTreeHead.objects.latest("id")
+    assert head.key_id == signing.current_key_id()
+    assert f"Signed with Attest instance key {head.key_id}" in first
+    assert f"signed tree head #{head.pk}: {head.tree_size} events" in first
+    # The root is printed whole (it may wrap across lines on the page).
+    assert head.root_hash in first.replace(" ", "")
+    # The head covers every event written before the PDF was made.
+    assert head.tree_size == AuditEvent.objects.count()
+    # The screen print page is not anchored (it is not a signed file).
+    page = client_for(scientist).get(url("registry:card-export-html", version)).content.decode()
+    assert "signed tree head" not in page

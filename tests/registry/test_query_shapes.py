@@ -198,7 +198,7 @@ def test_team_filter_reads_one_team_index_range(registry, team):
 PAGE_QUERIES = {
     # session, user (with its expiry), 2 x registry-wide permissions, roles, the
     # navigation's approval count; then the page's own: the ids (count and page in one,
-    # registry.paging), the page's rows, tags, live versions, the team filter's names (was
+    # core.paging), the page's rows, tags, live versions, the team filter's names (was
     # 12 before the per-page work of docs/performance.md, session 2)
     "list": 11,
     "search": 12,  # + the short list of matching ids

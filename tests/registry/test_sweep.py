@@ -162,7 +162,7 @@ def test_command_reports_what_it_removed(db, settings, artifact_root, upload_tmp
 
 def test_start_runs_the_sweep(db, settings, artifact_root, upload_tmp, monkeypatch):
     """The embedded default has no beat: `manage.py start` sweeps before it serves."""
-    from registry.management.commands import start
+    from governance.management.commands import start
 
     settings.ATTEST_SWEEP_GRACE_SECONDS = DAY
     old = plant("artifacts/4/" + "8" * 32, "model.pkl", b"k")
@@ -260,7 +260,7 @@ def test_switched_off_the_beat_task_and_start_sweep_nothing(
 ):
     """While a database restored from an older backup meets the live bucket, the objects
     written since the backup have no rows: SWEEP_ENABLED=false keeps them."""
-    from registry.management.commands import start
+    from governance.management.commands import start
     from registry.tasks import sweep_uploads
 
     settings.ATTEST_SWEEP_ENABLED = False

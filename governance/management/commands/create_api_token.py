@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from governance.models import PersonalToken
 from governance.request_context import audit_context
-from governance.tokens import token_create
+from governance.services.tokens import token_create
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from core.dispatch import dispatch_pending
 from governance.request_context import audit_context
-from registry.dispatch import dispatch_pending
 
 
 class Command(BaseCommand):

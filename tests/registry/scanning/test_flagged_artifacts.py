@@ -87,7 +87,7 @@ def test_out_of_scope_users_still_get_404_for_a_flagged_artifact(other_scientist
 
 
 def test_the_mlflow_api_refuses_a_flagged_artifact(client, scientist, flagged, audit_count):
-    from governance.tokens import token_create
+    from governance.services.tokens import token_create
 
     raw = token_create(actor=scientist, name="t", scope="write")[1]
     before = audit_count()
@@ -108,7 +108,7 @@ def test_the_mlflow_route_flags_the_red_team_files(
 ):
     """What `mlflow.sklearn.log_model` + `register_model` do: PUT the files through the
     artifact proxy under a run, then create the version from runs:/<id>/model."""
-    from governance.tokens import token_create
+    from governance.services.tokens import token_create
 
     raw = token_create(actor=scientist, name="t", scope="write")[1]
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
