@@ -301,7 +301,7 @@ ATTEST_LIST_COUNT_CAP = env_int("ATTEST_LIST_COUNT_CAP", 1000)
 # Used in links sent by email.
 ATTEST_BASE_URL = env_str("ATTEST_BASE_URL", "http://127.0.0.1:8000")
 # Model cards: the sections that must be filled for a card to count as complete (the
-# "model card complete" approval gate); keys are listed in registry/cards.py.
+# "model card complete" approval gate); keys are listed in registry/cards/schema.py.
 ATTEST_MODEL_CARD_REQUIRED_SECTIONS = env_list(
     "ATTEST_MODEL_CARD_REQUIRED_SECTIONS",
     [

@@ -1,6 +1,6 @@
 """The "model card complete" approval gate. Importing this module registers it with the
 policy (governance.apps imports it when the app is ready); the sections that count as
-required come from ATTEST_MODEL_CARD_REQUIRED_SECTIONS (see registry/cards.py)."""
+required come from ATTEST_MODEL_CARD_REQUIRED_SECTIONS (see registry/cards/schema.py)."""
 
 from governance.policy import EXTRA_GATES, Gate
 from registry.cards import version_card_completeness

@@ -61,7 +61,7 @@ def check_storable(values, where: str = "request") -> None:
 class Params:
     """The request's parameters: query string on GET, the JSON body otherwise.
 
-    With a spec (mlflow_api/specs.py) they are checked against the endpoint's declared
+    With a spec (mlflow_api/specs/) they are checked against the endpoint's declared
     shape first, and hold only the clean values: a wrong type, a missing required field,
     too long a string or list, too deep or too large a body is INVALID_PARAMETER_VALUE."""
 
@@ -125,7 +125,7 @@ def _check_path_parts(kwargs) -> None:
 def api_view(*methods: str, write: bool | None = None, raw_body: bool = False, spec=None):
     """Wrap an API handler: method check, token or session auth, read-only tokens and
     auditors refused on writes, input checked against the endpoint's spec (a Message
-    class from mlflow_api/specs.py, or {method: Message}), exceptions turned into
+    class from mlflow_api/specs/, or {method: Message}), exceptions turned into
     MLflow's error format."""
     allowed = frozenset(methods)
     spec_for = spec if isinstance(spec, dict) else dict.fromkeys(allowed, spec)

@@ -44,6 +44,30 @@ def viewer(db):
 
 
 @pytest.fixture
+def team_member(db, team, model):
+    """In the model's team: view and change through the team's grant, no manage."""
+    return make_user("tom", access.ROLE_DATA_SCIENTISTS, team.name)
+
+
+@pytest.fixture
+def outsider_approver(db):
+    """An approver with no grant on the model."""
+    return make_user("ozzy", access.ROLE_APPROVERS)
+
+
+@pytest.fixture
+def sam(db, team):
+    """Another data scientist, in dana's team, not an approver."""
+    return make_user("sam", access.ROLE_DATA_SCIENTISTS, team.name)
+
+
+@pytest.fixture
+def cora(db):
+    """Compliance, with no grant of her own on the model."""
+    return make_user("cora", access.ROLE_COMPLIANCE)
+
+
+@pytest.fixture
 def model(scientist, team, viewer):
     m = make_model(scientist, name="fraud-detector", team=team, description="Card **fraud**")
     access.grant(m, "view", user=viewer)
@@ -80,9 +104,16 @@ def default_approvers(settings):
 
 @pytest.fixture
 def audit_count():
-    """Call to get the number of audit events written since the fixture was created."""
-    start = AuditEvent.objects.count()
-    return lambda: AuditEvent.objects.count() - start
+    """Call to get the number of audit events written since the fixture was created, or
+    since the last `audit_count.reset()` (signing a test client in writes an event too, so
+    tests that count from there reset after making their clients)."""
+    state = {"start": AuditEvent.objects.count()}
+
+    def count():
+        return AuditEvent.objects.count() - state["start"]
+
+    count.reset = lambda: state.update(start=AuditEvent.objects.count())
+    return count
 
 
 # --- The production stack (ATTEST_TEST_STACK=1) -------------------------------------------

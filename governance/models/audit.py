@@ -16,9 +16,6 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("Audit events cannot be deleted.")
 
-    def for_registered_model(self, registered_model_id):
-        return self.filter(registered_model_id=registered_model_id)
-
 
 class AuditEvent(models.Model):
     """One write, by whom, from where, with the state before and after.

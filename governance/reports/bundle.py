@@ -1,6 +1,6 @@
 """The evidence bundle: one ZIP a reviewer can check offline (governance/reports/verify.py).
 
-    technical-documentation.pdf    the technical documentation (techdoc.py), printed
+    technical-documentation.pdf    the technical documentation (techdoc/), printed
     technical-documentation.json   the same document with its content digest
     model-card/README.md           the model card in Hugging Face format
     audit-events.jsonl             the version's audit events (exports.export_row, id order)

@@ -3,7 +3,7 @@ each item a list of typed blocks (markdown, text, fields, table) or nothing at a
 
 An item with no blocks is *missing*: it is printed as missing with what would fill it
 (never silently dropped), and it is listed in the completeness summary the report opens
-with. Builders (techdoc.py, audit_report.py, inventory.py) fill a Document; render.py
+with. Builders (techdoc/, audit_report/, inventory.py) fill a Document; render.py
 turns it into HTML, PDF, JSON or CSV. The JSON form is exactly `Document.as_dict()`
 wrapped with its digest; docs/reports.md and schemas/report.schema.json describe it.
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import Group
-from django.http import Http404
 from django.utils import timezone
 
 from registry.models import ModelVersion, RegisteredModel
@@ -107,10 +106,3 @@ def resolve(user, data: dict) -> ReportScope:
         if data.get(key):
             setattr(scope, key, date.fromisoformat(data[key]))
     return scope
-
-
-def resolve_or_404(user, data: dict) -> ReportScope:
-    try:
-        return resolve(user, data)
-    except ScopeError as exc:
-        raise Http404(str(exc)) from exc

@@ -1,6 +1,6 @@
 """Model cards: one per version, the current text plus every saved revision.
 
-The sections (and what each means) are defined in registry/cards.py; here they are plain
+The sections (and what each means) are defined in registry/cards/schema.py; here they are plain
 JSON: `sections` maps a section key to its markdown, `metadata` holds the structured model
 details (developers, model type, licence, base model, tags, datasets) that the Hugging Face
 export puts in its front matter. Writes go through registry/services/cards.py.

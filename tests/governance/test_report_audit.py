@@ -1,4 +1,4 @@
-"""The audit report builder (governance/reports/audit_report.py): each section's rows from
+"""The audit report builder (governance/reports/audit_report/): each section's rows from
 real data made through the services, the period and scope filters, the permission
 boundary (a model the requester cannot see never appears), the chain verification, and
 the CSV table of every fact."""

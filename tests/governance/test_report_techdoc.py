@@ -1,4 +1,4 @@
-"""The technical documentation builder (governance/reports/techdoc.py): Annex IV order,
+"""The technical documentation builder (governance/reports/techdoc/): Annex IV order,
 every item from its source, gaps marked missing with what would fill them, and nothing
 from outside the requester's permissions."""
 

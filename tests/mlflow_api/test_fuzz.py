@@ -2,7 +2,7 @@
 gets a 5xx; issue 16: typed API input).
 
 The endpoints come from the URL conf (every view wrapped by api_view), so a new endpoint is
-fuzzed without touching this file, and must declare its input spec (mlflow_api/specs.py).
+fuzzed without touching this file, and must declare its input spec (mlflow_api/specs/).
 For each, Hypothesis sends bodies (or query strings on GET) with random JSON of any type at
 every declared field, plausible values (an existing model, run, version) so handlers get
 past their lookups, unknown extra fields, deep nesting, huge strings and raw non-JSON bytes,

@@ -173,7 +173,7 @@ def test_order_by_and_page_token_limits(client, auditor_token):
     response = client.get(
         MODELS, {"order_by": ["name"] * 21}, HTTP_AUTHORIZATION=f"Bearer {auditor_token}"
     )
-    # The typed input (mlflow_api/specs.py) refuses it before the filter parser would.
+    # The typed input (mlflow_api/specs/) refuses it before the filter parser would.
     assert "more than 20" in _error(response)
     _error(_get(client, MODELS, auditor_token, order_by="name" + " " * 2000 + "DESC"))
     _error(_get(client, MODELS, auditor_token, page_token="A" * 5000))
@@ -256,7 +256,7 @@ def test_deeply_nested_json_body_is_a_400(client, write_token, url):
         HTTP_AUTHORIZATION=f"Bearer {write_token}",
     )
     assert response.status_code == 400
-    # Refused by the typed input's depth limit before json.loads (mlflow_api/specs.py).
+    # Refused by the typed input's depth limit before json.loads (mlflow_api/specs/).
     assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 

@@ -15,7 +15,6 @@ from governance.models import AuditEvent
 from registry import scanning
 from registry.models import Artifact, Job, ModelVersion
 from registry.tasks import scan_version_artifacts
-from tests.conftest import client_for
 from tests.registry.conftest import post_upload
 
 # GLOBAL os.system, MARK, STRING 'echo hi', TUPLE, REDUCE, STOP: calls os.system if loaded.
@@ -27,19 +26,6 @@ DANGEROUS_PROTO2 = b"\x80\x02" + DANGEROUS
 BENIGN = pickle.dumps({"weights": [0.1, 0.2], "bias": 0.5})
 
 pytestmark = pytest.mark.usefixtures("artifact_root", "upload_tmp", "scans_in_process")
-
-
-@pytest.fixture
-def scans_in_process(monkeypatch):
-    from config.celery import app
-
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
-    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
-
-
-@pytest.fixture
-def client(scientist):
-    return client_for(scientist)
 
 
 def upload(client, model, files, capture):
