@@ -399,6 +399,12 @@ MIDDLEWARE.insert(
     "governance.sessions.SessionLifetimeMiddleware",
 )
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # axes wants to be last
+# A sign-in POST from a locked address or for a locked username is refused here, from one
+# cache read, before sessions, CSRF, authentication or a template (governance.signin_gate).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("governance.request_context.RequestContextMiddleware") + 1,
+    "governance.signin_gate.SignInGateMiddleware",
+)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
