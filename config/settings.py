@@ -117,6 +117,17 @@ AUTHENTICATION_BACKENDS = [
     "governance.auth_backends.ExpiringModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Django's hashers, with PBKDF2-SHA256 (the default) computed at low CPU priority so that a
+# flood of sign-in attempts does not take the CPU from everyone else (governance/hashers.py).
+PASSWORD_HASHERS = [
+    "governance.hashers.LowPriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# The helper thread's nice value (0: hash in the request's own thread, as Django does).
+ATTEST_PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 19)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -206,3 +206,40 @@ def test_one_username_from_many_addresses_hashes_at_most_the_failure_limit(scien
         for n in range(20):
             sign_in(Client(), "dana", "guess", ip=f"10.7.9.{n}")
     assert len(calls) == 5
+
+
+# --- Password hashes at low CPU priority ---------------------------------------------
+
+
+def test_production_settings_hash_passwords_at_low_priority():
+    import config.settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "governance.hashers.LowPriorityPBKDF2PasswordHasher"
+    assert production.ATTEST_PASSWORD_HASH_NICE == 19
+
+
+def test_low_priority_hashes_are_djangos_pbkdf2_and_run_niced():
+    import os
+    import threading
+
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from governance.hashers import LowPriorityPBKDF2PasswordHasher
+
+    ours, django = LowPriorityPBKDF2PasswordHasher(), PBKDF2PasswordHasher()
+    salt = "s4ltS4ltS4ltS4lt"
+    assert ours.encode("pw", salt, 1000) == django.encode("pw", salt, 1000)
+    assert ours.verify("pw", django.encode("pw", salt, 1000))  # stored hashes still verify
+    assert not ours.verify("other", django.encode("pw", salt, 1000))
+    seen, baseline = [], os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def spy(self, *args):
+        seen.append((threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0)))
+        return "x"
+
+    with mock.patch.object(PBKDF2PasswordHasher, "encode", spy):
+        ours.encode("pw", salt, 1000)
+    (thread, _), request_thread = seen[0], threading.get_native_id()
+    assert thread != request_thread
+    assert os.getpriority(os.PRIO_PROCESS, thread) == 19
+    assert os.getpriority(os.PRIO_PROCESS, request_thread) == baseline  # untouched
