@@ -429,8 +429,9 @@ AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are audit events already
 AXES_HTTP_RESPONSE_CODE = 429
 # Masked in axes' copy of the failed form (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
-# Attempts while locked are refused without touching axes' counters (they are still kept as
-# failed sign-ins): the lock runs AXES_COOLOFF from the failure that set it.
+# Attempts while locked are refused without touching axes' counters (those that reach axes
+# are still kept as failed sign-ins; the sign-in gate refuses the rest before they do): the
+# lock runs AXES_COOLOFF from the failure that set it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # Failed sign-ins are written to a small table (governance.FailedSignIn) rather than the
