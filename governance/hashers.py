@@ -6,8 +6,8 @@ does not exist a dummy one, so the answer takes as long either way. Under a sign
 those hashes compete with everyone else's requests for the CPU. This hasher computes the
 same PBKDF2-SHA256 (same algorithm name and format: existing hashes verify unchanged) in a
 per-process helper thread that has lowered its own scheduling priority
-(`PASSWORD_HASH_NICE`, default 19): when the machine is idle a hash takes as long as ever;
-when it is busy, uploads and page views go first and the sign-in waits. hashlib's PBKDF2
+(`PASSWORD_HASH_NICE`, default 19; at 19 also Linux's SCHED_IDLE class): when the machine
+is idle a hash takes as long as ever; when it is busy, uploads and page views go first and the sign-in waits. hashlib's PBKDF2
 releases the GIL, so the request threads of the same process are not held up either.
 Existing and unknown usernames are hashed the same way, so timing still tells nothing."""
 
@@ -32,6 +32,9 @@ def _lower_own_priority(nice: int) -> None:
     # On Linux, setpriority() with a thread id changes that thread only.
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    if nice >= 19:  # the lowest: Linux's idle class, which yields to any other thread at once
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _hash_executor() -> ThreadPoolExecutor:

@@ -234,12 +234,13 @@ def test_low_priority_hashes_are_djangos_pbkdf2_and_run_niced():
     seen, baseline = [], os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     def spy(self, *args):
-        seen.append((threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0)))
+        seen.append((threading.get_native_id(), os.sched_getscheduler(0)))
         return "x"
 
     with mock.patch.object(PBKDF2PasswordHasher, "encode", spy):
         ours.encode("pw", salt, 1000)
-    (thread, _), request_thread = seen[0], threading.get_native_id()
+    (thread, policy), request_thread = seen[0], threading.get_native_id()
     assert thread != request_thread
-    assert os.getpriority(os.PRIO_PROCESS, thread) == 19
+    assert os.getpriority(os.PRIO_PROCESS, thread) == 19 and policy == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE
     assert os.getpriority(os.PRIO_PROCESS, request_thread) == baseline  # untouched
