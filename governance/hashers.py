@@ -7,8 +7,9 @@ those hashes compete with everyone else's requests for the CPU. This hasher comp
 same PBKDF2-SHA256 (same algorithm name and format: existing hashes verify unchanged) in a
 per-process helper thread that has lowered its own scheduling priority
 (`PASSWORD_HASH_NICE`, default 19; at 19 also Linux's SCHED_IDLE class): when the machine
-is idle a hash takes as long as ever; when it is busy, uploads and page views go first and the sign-in waits. hashlib's PBKDF2
-releases the GIL, so the request threads of the same process are not held up either.
+is idle a hash takes as long as ever; when it is busy, uploads and page views go first and
+the sign-in waits. hashlib's PBKDF2 releases the GIL, so the request threads of the same
+process are not held up either.
 Existing and unknown usernames are hashed the same way, so timing still tells nothing."""
 
 import contextlib
