@@ -6,6 +6,7 @@ sign-in gate (governance.signin_gate) refuses further attempts from one cache re
 query, no session, no password hash, no template render; axes stays the source of truth."""
 
 import time
+from io import StringIO
 from unittest import mock
 
 import pytest
@@ -143,6 +144,16 @@ def test_admin_unlock_clears_the_copy(scientist, registry_admin):
     )
     assert cache.get(signin_gate._key("username", "dana")) is None
     assert sign_in(Client(), "dana", PASSWORD, ip="10.7.5.2").status_code == 302
+
+
+def test_unlock_command_clears_the_copy_of_an_address(scientist):
+    from django.core.management import call_command
+
+    lock(username="nobody", ip="10.7.5.9")
+    assert sign_in(Client(), "dana", PASSWORD, ip="10.7.5.9").status_code == 429
+    call_command("unlock_signin", "--address", "10.7.5.9", stdout=StringIO())
+    assert cache.get(signin_gate._key("address", "10.7.5.9")) is None
+    assert sign_in(Client(), "dana", PASSWORD, ip="10.7.5.9").status_code == 302
 
 
 def test_an_unlock_in_another_process_reaches_this_ones_copy(scientist, registry_admin):
