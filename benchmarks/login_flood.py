@@ -26,6 +26,11 @@ mean: docs/deploy.md, "Sign-in throttling, sessions and proxies".
 
 It prints each batch's time and median upload latency with the load average beside it, the
 medians over rounds, and the verdict "slowdown X % (goal <= 20 %): met/missed".
+
+`--threads 4` runs gunicorn as config/gunicorn.conf.py ships it. With one thread per worker
+(the default here) an upload whose keep-alive connection shares a worker with a flood
+connection waits for that worker's password hashes (about a second each, at idle priority):
+figures for both in docs/performance.md, "Sign-in flood".
 """
 
 import argparse

@@ -118,6 +118,17 @@ AUTHENTICATION_BACKENDS = [
     "governance.auth_backends.ExpiringModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Django's hashers, with PBKDF2-SHA256 (the default) computed at low CPU priority so that a
+# flood of sign-in attempts does not take the CPU from everyone else (governance/hashers.py).
+PASSWORD_HASHERS = [
+    "governance.hashers.LowPriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# The helper thread's nice value (0: hash in the request's own thread, as Django does).
+ATTEST_PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 19)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -400,6 +411,12 @@ MIDDLEWARE.insert(
     "governance.sessions.SessionLifetimeMiddleware",
 )
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # axes wants to be last
+# A sign-in POST from a locked address or for a locked username is refused here, from one
+# cache read, before sessions, CSRF, authentication or a template (governance.signin_gate).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("governance.request_context.RequestContextMiddleware") + 1,
+    "governance.signin_gate.SignInGateMiddleware",
+)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
@@ -413,8 +430,9 @@ AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are audit events already
 AXES_HTTP_RESPONSE_CODE = 429
 # Masked in axes' copy of the failed form (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
-# Attempts while locked are refused without touching axes' counters (they are still kept as
-# failed sign-ins): the lock runs AXES_COOLOFF from the failure that set it.
+# Attempts while locked are refused without touching axes' counters (those that reach axes
+# are still kept as failed sign-ins; the sign-in gate refuses the rest before they do): the
+# lock runs AXES_COOLOFF from the failure that set it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # Failed sign-ins are written to a small table (governance.FailedSignIn) rather than the

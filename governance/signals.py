@@ -6,7 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import transaction
 from django.dispatch import receiver
 
-from governance import audit, request_context, sessions, signin
+from governance import audit, request_context, sessions, signin, signin_gate
 
 _TASK_CONTEXTS = {}
 
@@ -46,6 +46,9 @@ def _note_login_failed(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out)
 def _audit_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
+    # Mirrored into the cache first: the next attempts are refused by the sign-in gate
+    # (governance.signin_gate) without reaching axes, the database or a template.
+    signin_gate.lock_mirror(username=username, ip_address=ip_address)
     signin.lockout_note(username=username, ip_address=ip_address)
 
 

@@ -21,7 +21,7 @@ from django.db.models import Count, Min, Sum
 from django.shortcuts import render
 from django.utils import timezone
 
-from governance import audit, request_context
+from governance import audit, request_context, signin_gate
 from governance.models import AuditEvent, FailedSignIn
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,7 @@ def signin_unlock(*, actor, username: str = "", ip_address: str = "") -> int:
                 cache.delete(f"attest:lockout:{kind}:{value}")
             except Exception:  # noqa: BLE001
                 log.warning("cache unavailable while unlocking", exc_info=True)
+    signin_gate.lock_mirror_clear(username=username, ip_address=ip_address)
     return count
 
 
