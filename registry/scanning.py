@@ -6,7 +6,9 @@ See docs/architecture.md, "Pickle scanning"."""
 import contextlib
 import posixpath
 import shutil
+import struct
 import tempfile
+import zlib
 
 import yaml
 from django.conf import settings
@@ -30,6 +32,11 @@ def allow_rules():
     return pickle_allowlist.rules_for(tuple(settings.ATTEST_SCAN_ALLOWED_GLOBALS))
 
 
+# What a reader of a damaged or hostile file may raise (zipfile, tarfile, gzip, bz2, lzma,
+# zlib and struct all raise one of these, or a subclass).
+UNREADABLE = (ValueError, EOFError, KeyError, IndexError, RuntimeError, struct.error, zlib.error)
+
+
 def scan_stored_file(
     storage_name: str, path: str, *, expect_pickle: bool = False
 ) -> tuple[str, list[dict]]:
@@ -45,13 +52,18 @@ def scan_stored_file(
             handle.seek(0)
         else:
             handle = stack.enter_context(open(local, "rb"))  # noqa: SIM115
-        verdict = pickles.scan_stream(
-            handle,
-            rules=allow_rules(),
-            limits=scan_limits(),
-            expect_pickle=expect_pickle,
-            seekable=True,
-        )
+        try:
+            verdict = pickles.scan_stream(
+                handle,
+                rules=allow_rules(),
+                limits=scan_limits(),
+                expect_pickle=expect_pickle,
+                seekable=True,
+            )
+        except UNREADABLE as exc:
+            # Fail closed: a file the reader chokes on (a corrupt archive) is an error,
+            # which blocks promotion, never a crashed scan job.
+            return "error", [{"error": f"the file could not be read ({type(exc).__name__})"}]
     return verdict.status, verdict.findings
 
 
