@@ -368,8 +368,6 @@ def model_version_delete(request, params):
 @api_view("GET", spec=specs.GetModelVersionDownloadUri)
 def model_version_download_uri(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
-    if not version.artifacts.exists() and version.source:
-        return ok({"artifact_uri": version.source})
     return ok({"artifact_uri": wire.download_uri(version)})
 
 

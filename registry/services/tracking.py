@@ -31,6 +31,7 @@ from registry.models import (
 )
 from registry.models.tracking import DEFAULT_EXPERIMENT_ID
 from registry.services.versions import UploadFile, VersionInput, version_create
+from registry.sources import validate_source
 
 MAX_PARAM_VALUE = 6000
 
@@ -458,6 +459,7 @@ def version_register(
     checks change permission before anything is stored. Only the creator of the run and of
     the logged model may register from them (a version registered from a run is what lets
     the model's viewers see the run), and only their own uploaded files are opened here."""
+    validate_source(source)  # lineage only, never a path into this server
     if logged_model is not None and run is None:
         run = logged_model.source_run
     with transaction.atomic():

@@ -19,6 +19,7 @@ from registry.models import (
 )
 from registry.search import build_search_text
 from registry.services.common import PURGE_PREFIX_TASK, SCAN_VERSION_TASK
+from registry.sources import validate_source
 
 
 @dataclass
@@ -69,6 +70,10 @@ def _validate(data: VersionInput) -> list[str]:
     unknown = set(data.lineage) - set(ModelVersion.LINEAGE_FIELDS)
     if unknown:
         errors.append(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
+    try:
+        validate_source(data.lineage.get("source") or "")
+    except ValidationError as exc:
+        errors.extend(exc.messages)
     return errors
 
 
