@@ -39,6 +39,7 @@ from registry.services.mlflow_support import (
 )
 from registry.services.models import can_register_models, teams_for
 from registry.services.tracking import version_register
+from registry.sources import run_id_of, validate_run_id
 
 SEARCH_MODELS_DEFAULT = 100
 SEARCH_MODELS_CAP = 1000
@@ -307,7 +308,7 @@ def _alias_get(request, params):
 def model_version_create(request, params):
     model = _model(request.user, params.get("name"))  # version_create checks change
     source = params.get("source") or ""
-    run_id = params.get("run_id") or ""
+    run_id = params.get("run_id") or run_id_of(source)
     model_id = params.get("model_id") or ""
     if not model_id and source.startswith("models:/m-"):
         model_id = source[len("models:/") :].split("/", 1)[0]
@@ -323,9 +324,10 @@ def model_version_create(request, params):
             raise not_found(f"Logged model with ID '{model_id}' not found.")
     run = None
     if run_id:  # version_register refuses a run or logged model the user did not create
+        validate_run_id(run_id)
         run = Run.objects.filter(run_id=run_id).restrict(request.user).first()
-        if run is None:
-            raise not_found(f"Run with id={run_id} not found")
+    # A run this user cannot see here is a run in another tracking server (Attest as the
+    # registry only): kept as the version's external run, never linked to a run here.
     tags = {t["key"]: t.get("value", "") for t in params.getlist("tags") or []}
     version = version_register(
         actor=request.user,
@@ -336,6 +338,7 @@ def model_version_create(request, params):
         run_link=params.get("run_link") or "",
         tags=tags,
         description=params.get("description") or "",
+        external_run_id="" if run is not None else run_id,
     )
     version = ModelVersion.objects.select_related("created_by").get(pk=version.pk)
     version.registered_model = model

@@ -189,7 +189,7 @@ def logged_model(lm) -> dict:
             "artifact_uri": f"{DOWNLOAD_SCHEME}/{lm.artifact_path}",
             "status": lm.status,
             "model_type": lm.model_type,
-            "source_run_id": lm.source_run.run_id if lm.source_run else "",
+            "source_run_id": lm.source_run.run_id if lm.source_run else lm.external_source_run_id,
             "tags": tag_list(lm.tags),
         },
         "data": {"params": tag_list(lm.params), "metrics": metrics},

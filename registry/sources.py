@@ -8,6 +8,7 @@ characters or backslashes, and only schemes of the artifact stores MLflow knows.
 here rather than imported from mlflow because the server does not depend on mlflow (the
 client is a test tool) and because Attest's rule is stricter (no local path at all)."""
 
+import re
 from urllib.parse import unquote_plus, urlsplit
 
 from django.core.exceptions import ValidationError
@@ -83,3 +84,24 @@ def validate_source(source: str) -> str:
     if any(segment in {".", ".."} for segment in decoded.split("/")):
         raise _refuse(source, "relative path segments ('.' or '..') are not allowed.")
     return source
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+def validate_run_id(run_id: str) -> str:
+    """A run id as MLflow writes them (letters, digits, '-' and '_', at most 100): one that
+    names a run in another tracking server is kept as lineage, so it must be plain text."""
+    if not _RUN_ID.fullmatch(run_id or ""):
+        shown = run_id if len(run_id or "") <= 100 else run_id[:100] + "…"
+        raise ValidationError(
+            f"Invalid run_id '{shown}': use letters, digits, '-' and '_' (at most 100)."
+        )
+    return run_id
+
+
+def run_id_of(source: str) -> str:
+    """The run named by a `runs:/<run id>/<path>` source, or ''."""
+    if not source.startswith("runs:/"):
+        return ""
+    return source[len("runs:/") :].split("/", 1)[0]

@@ -41,6 +41,7 @@ class VersionInput:
     tags: dict[str, str] = field(default_factory=dict)
     description: str = ""
     require_files: bool = True
+    run_external: bool = False  # lineage.run_id is a run in another tracking server
 
 
 def _validate(data: VersionInput) -> list[str]:
@@ -133,6 +134,7 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
             version=number,
             created_by=actor,
             description=data.description,
+            run_external=data.run_external and bool(data.lineage.get("run_id")),
             **data.lineage,
         )
         version.full_clean(exclude=["registered_model", "created_by"], validate_unique=False)
@@ -205,7 +207,7 @@ def version_snapshot(version: ModelVersion, artifacts, data: VersionInput) -> di
         "version": version.version,
         "stage": version.stage,
         "description": version.description,
-        "lineage": version.lineage,
+        "lineage": version.lineage | ({"run_external": True} if version.run_external else {}),
         "artifacts": [{"path": a.path, "size": a.size, "sha256": a.sha256} for a in artifacts],
         "metrics": data.metrics,
         "params": data.params,

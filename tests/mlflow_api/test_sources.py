@@ -17,6 +17,7 @@ from governance.services.tokens import token_create
 from registry.models import ModelVersion
 from registry.services.tracking import version_register
 from registry.sources import validate_source
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 P = "/api/2.0/mlflow/"
@@ -135,3 +136,108 @@ def test_download_uri_ignores_a_bad_source_already_in_the_database(client, scien
     )
     assert response.status_code == 200
     assert response.json()["artifact_uri"] == f"mlflow-artifacts:/versions/{version.pk}"
+
+
+# --- Issue 22, point 2: a run in another tracking server is lineage, not a refusal -------
+
+
+def test_version_from_a_run_in_another_tracking_server_is_registered_as_external(
+    client, scientist, model, audit_count
+):
+    token = token_create(actor=scientist, name="w", scope="write")[1]
+    audit_count.reset()
+    response = _post(
+        client,
+        token,
+        "model-versions/create",
+        {
+            "name": model.name,
+            "source": "s3://team-bucket/mlruns/1/abcdef0123/artifacts/model",
+            "run_id": "abcdef0123",
+        },
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()["model_version"]
+    assert body["run_id"] == "abcdef0123"
+    version = ModelVersion.objects.get(registered_model=model, version=int(body["version"]))
+    assert version.run_external is True
+    assert not version.artifacts.exists()
+    assert audit_count() == 1  # the version.create event, which says the run is external
+    page = client_for(scientist).get(version.get_absolute_url())
+    assert b"external run" in page.content
+
+
+def test_runs_uri_source_names_the_external_run(client, scientist, model):
+    token = token_create(actor=scientist, name="w", scope="write")[1]
+    response = _post(
+        client,
+        token,
+        "model-versions/create",
+        {"name": model.name, "source": "runs:/feedbeef42/model"},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["model_version"]["run_id"] == "feedbeef42"
+    assert ModelVersion.objects.get(registered_model=model, run_id="feedbeef42").run_external
+
+
+def test_someone_elses_run_is_only_a_claim_and_links_nothing(
+    client, scientist, other_scientist, model
+):
+    """Naming a run someone else holds in Attest does not open it to the model's viewers:
+    it is recorded as external (no oracle of which run ids exist) and never linked."""
+    from registry.models import Experiment, Run
+
+    private = Run.objects.create(
+        run_id="0" * 32,
+        experiment=Experiment.objects.first() or _experiment(other_scientist),
+        user=other_scientist,
+    )
+    token = token_create(actor=scientist, name="w", scope="write")[1]
+    response = _post(
+        client, token, "model-versions/create", {"name": model.name, "run_id": private.run_id}
+    )
+    assert response.status_code == 200, response.content
+    assert ModelVersion.objects.get(registered_model=model, run_id=private.run_id).run_external
+    assert not Run.objects.restrict(scientist).filter(pk=private.pk).exists()
+    seen = client.get(
+        P + "runs/get", {"run_id": private.run_id}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert seen.status_code == 404
+
+
+@pytest.mark.parametrize("run_id", ["../../etc", "a b", "x" * 101, "-leading-dash", "é"])
+def test_a_malformed_run_id_is_400_not_404(client, scientist, model, run_id):
+    token = token_create(actor=scientist, name="w", scope="write")[1]
+    response = _post(client, token, "model-versions/create", {"name": model.name, "run_id": run_id})
+    assert response.status_code == 400, response.content
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_logged_model_from_an_external_run(client, scientist, model):
+    token = token_create(actor=scientist, name="w", scope="write")[1]
+    created = _post(
+        client,
+        token,
+        "logged-models",
+        {"experiment_id": "0", "name": "m", "source_run_id": "cafe0123"},
+    )
+    assert created.status_code == 200, created.content
+    logged = created.json()["model"]["info"]
+    assert logged["source_run_id"] == "cafe0123"
+    version = _post(
+        client,
+        token,
+        "model-versions/create",
+        {"name": model.name, "source": f"models:/{logged['model_id']}"},
+    )
+    assert version.status_code == 200, version.content
+    row = ModelVersion.objects.get(
+        registered_model=model, version=int(version.json()["model_version"]["version"])
+    )
+    assert (row.run_id, row.run_external) == ("cafe0123", True)
+
+
+def _experiment(owner):
+    from registry.models import Experiment
+
+    return Experiment.objects.create(name="private", created_by=owner)
