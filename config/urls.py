@@ -11,12 +11,7 @@ from governance.views.accounts import AuditedPasswordChangeView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registry:model-list"), name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("identity.urls")),  # sign-out, single sign-on
     path("accounts/password/", AuditedPasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",

@@ -21,7 +21,6 @@ from registry.models import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
-    Run,
     Stage,
     VersionTag,
 )
@@ -38,8 +37,8 @@ from registry.services.mlflow_support import (
     version_tag_set,
 )
 from registry.services.models import can_register_models, teams_for
-from registry.services.tracking import version_register
-from registry.sources import run_id_of, validate_run_id
+from registry.services.tracking import run_reference, version_register
+from registry.sources import run_id_of
 
 SEARCH_MODELS_DEFAULT = 100
 SEARCH_MODELS_CAP = 1000
@@ -322,12 +321,9 @@ def model_version_create(request, params):
         )
         if logged is None:
             raise not_found(f"Logged model with ID '{model_id}' not found.")
-    run = None
-    if run_id:  # version_register refuses a run or logged model the user did not create
-        validate_run_id(run_id)
-        run = Run.objects.filter(run_id=run_id).restrict(request.user).first()
-    # A run this user cannot see here is a run in another tracking server (Attest as the
-    # registry only): kept as the version's external run, never linked to a run here.
+    # version_register refuses a run or logged model the user did not create; a run Attest
+    # does not hold is another tracking server's, kept as the version's external run.
+    run, external_run_id = run_reference(request.user, run_id) if run_id else (None, "")
     tags = {t["key"]: t.get("value", "") for t in params.getlist("tags") or []}
     version = version_register(
         actor=request.user,
@@ -338,7 +334,7 @@ def model_version_create(request, params):
         run_link=params.get("run_link") or "",
         tags=tags,
         description=params.get("description") or "",
-        external_run_id="" if run is not None else run_id,
+        external_run_id=external_run_id,
     )
     version = ModelVersion.objects.select_related("created_by").get(pk=version.pk)
     version.registered_model = model

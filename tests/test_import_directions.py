@@ -13,6 +13,8 @@ fails here naming its file, its line and the rule it breaks.
     leaves      governance.access, .audit, .request_context, .signing, .merkle, and what they
                 import (governance.models, governance.sealing): nothing from registry,
                 mlflow_api or the governance workflows
+    identity    sign-in (single sign-on): may import core and the governance leaf modules;
+                only config (settings, URLs) imports it
     core        web helpers, paging, downloads, the job outbox: imports none of the above
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "core", "registry", "governance", "mlflow_api")
+PACKAGES = ("config", "core", "registry", "governance", "mlflow_api", "identity")
 LEAVES = frozenset(
     {
         "governance.access",
@@ -129,6 +131,13 @@ def violations(root: Path = ROOT) -> list[str]:
                 continue
             if _within(target, "mlflow_api") and not _within(module, "mlflow_api", "config.urls"):
                 refuse(imp, "nothing imports mlflow_api but config/urls.py")
+            if _within(target, "identity") and not _within(module, "identity", "config"):
+                refuse(imp, "only config (settings, URLs) wires identity in")
+            if _within(module, "identity") and (
+                _within(target, "registry", "mlflow_api")
+                or (_within(target, "governance") and not _within(target, *LEAVES))
+            ):
+                refuse(imp, "identity builds only on core and the governance leaf modules")
             if _within(module, "core") and _within(
                 target, "registry", "governance", "mlflow_api", "config.urls"
             ):

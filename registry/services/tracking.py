@@ -451,6 +451,19 @@ def _framework(files: list[StagedArtifact], prefix: str) -> tuple[str, str]:
     return "", ""
 
 
+def run_reference(actor, run_id: str) -> tuple[Run | None, str]:
+    """The run a client names as lineage: (the run, "") when it is here and the actor sees
+    it; (None, run_id) when Attest holds no such run (another tracking server's, kept as an
+    external reference); not found when it is here but not the actor's to see."""
+    validate_run_id(run_id)
+    run = Run.objects.filter(run_id=run_id).restrict(actor).first()
+    if run is not None:
+        return run, ""
+    if Run.objects.filter(run_id=run_id).exists():
+        raise Run.DoesNotExist(f"Run with id={run_id} not found")
+    return None, run_id
+
+
 def version_register(
     *,
     actor,

@@ -180,29 +180,27 @@ def test_runs_uri_source_names_the_external_run(client, scientist, model):
     assert ModelVersion.objects.get(registered_model=model, run_id="feedbeef42").run_external
 
 
-def test_someone_elses_run_is_only_a_claim_and_links_nothing(
+def test_someone_elses_run_here_is_not_found_not_an_external_claim(
     client, scientist, other_scientist, model
 ):
-    """Naming a run someone else holds in Attest does not open it to the model's viewers:
-    it is recorded as external (no oracle of which run ids exist) and never linked."""
+    """A run Attest holds but this user cannot see is neither linked nor recorded as an
+    "external" claim that would shadow it: it does not exist for them (404, as before)."""
     from registry.models import Experiment, Run
 
     private = Run.objects.create(
         run_id="0" * 32,
-        experiment=Experiment.objects.first() or _experiment(other_scientist),
+        experiment=Experiment.objects.create(name="private", created_by=other_scientist),
         user=other_scientist,
     )
     token = token_create(actor=scientist, name="w", scope="write")[1]
-    response = _post(
-        client, token, "model-versions/create", {"name": model.name, "run_id": private.run_id}
-    )
-    assert response.status_code == 200, response.content
-    assert ModelVersion.objects.get(registered_model=model, run_id=private.run_id).run_external
-    assert not Run.objects.restrict(scientist).filter(pk=private.pk).exists()
-    seen = client.get(
-        P + "runs/get", {"run_id": private.run_id}, HTTP_AUTHORIZATION=f"Bearer {token}"
-    )
-    assert seen.status_code == 404
+    for path, body in [
+        ("model-versions/create", {"name": model.name, "run_id": private.run_id}),
+        ("logged-models", {"experiment_id": "0", "name": "m", "source_run_id": private.run_id}),
+    ]:
+        response = _post(client, token, path, body)
+        assert response.status_code == 404, response.content
+        assert response.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert not ModelVersion.objects.filter(run_id=private.run_id).exists()
 
 
 @pytest.mark.parametrize("run_id", ["../../etc", "a b", "x" * 101, "-leading-dash", "é"])
@@ -235,9 +233,3 @@ def test_logged_model_from_an_external_run(client, scientist, model):
         registered_model=model, version=int(version.json()["model_version"]["version"])
     )
     assert (row.run_id, row.run_external) == ("cafe0123", True)
-
-
-def _experiment(owner):
-    from registry.models import Experiment
-
-    return Experiment.objects.create(name="private", created_by=owner)
