@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "registry",
     "mlflow_api",
     "identity",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "identity.twofactor.SecondFactorMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "governance.request_context.RequestActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -520,3 +525,30 @@ if OIDC_ISSUER:  # signing out POSTs to Attest, which redirects to the provider'
 # sign-on is in place.
 ATTEST_LOCAL_PASSWORDS = env_bool("ATTEST_LOCAL_PASSWORDS", True)
 ATTEST_BREAK_GLASS_USERS = env_list("ATTEST_BREAK_GLASS_USERS", [])
+
+# Two-factor authentication (identity/twofactor.py, docs/deploy.md "Two-factor").
+ATTEST_2FA_REQUIRED_ROLES = env_list(
+    "ATTEST_2FA_REQUIRED_ROLES", ["Approvers", "Compliance", "Registry admins"]
+)
+ATTEST_STEP_UP_MINUTES = env_int("ATTEST_STEP_UP_MINUTES", 15)
+# The decisions that ask for a fresh code (URL names): approve or reject, grant or revoke,
+# change a risk class or decide one, roll back Production.
+ATTEST_STEP_UP_VIEWS = frozenset(
+    {
+        "governance:request-decide",
+        "governance:risk-request-decide",
+        "governance:model-risk-class",
+        "governance:model-access",
+        "governance:model-access-revoke",
+        "governance:model-rollback",
+        # The admin's grant pages and role memberships (who is an approver).
+        "admin:registry_registeredmodeluserobjectpermission_add",
+        "admin:registry_registeredmodeluserobjectpermission_delete",
+        "admin:registry_registeredmodelgroupobjectpermission_add",
+        "admin:registry_registeredmodelgroupobjectpermission_delete",
+        "admin:auth_user_add",
+        "admin:auth_user_change",
+        "admin:auth_group_change",
+    }
+)
+OTP_TOTP_ISSUER = "Attest"

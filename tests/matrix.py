@@ -177,6 +177,13 @@ ROUTES = [
     # tests/identity covers them against a real provider.
     ui("oidc_authentication_init", expect={r: 404 for r in SIGNED_IN}),
     ui("oidc_authentication_callback", expect={r: 404 for r in SIGNED_IN}),
+    # Two-factor: everyone signed in manages their own (tests/identity/test_two_factor.py).
+    ui("two-factor", expect=SIGNED_IN),
+    ui("two-factor-enrol", expect=SIGNED_IN),
+    ui("two-factor-verify", expect=SIGNED_IN),
+    # Nobody in the matrix's world is verified with a device: both send to verification.
+    ui("two-factor-recovery-renew", method="post", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
+    ui("two-factor-remove", method="post", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
     ui("password_change", expect=SIGNED_IN),
     ui("password_change_done", expect=SIGNED_IN),
     ui("token-list", expect=SIGNED_IN),
