@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "governance",
     "registry",
     "mlflow_api",
+    "aisystems",
 ]
 
 MIDDLEWARE = [

@@ -162,3 +162,20 @@ def add_matrix_extras(world: World) -> None:
         "/api/2.0/mlflow/registered-models/set-tag",
         {"name": world.model.name, "key": "owner", "value": "fraud team"},
     )
+    _add_ai_system(world)
+
+
+def _add_ai_system(world: World) -> None:
+    """An AI system built from the world's model, the manager's."""
+    from aisystems.services import system_create
+
+    world.extra["ai_system"] = system_create(
+        actor=world.users["manager"],
+        data={
+            "name": "fraud-screening",
+            "intended_purpose": "Screen card payments for fraud before authorisation.",
+            "provider_name": "Attest Bank SA",
+            "provider_address": "1 Rue du Test, Luxembourg",
+        },
+        registered_models=[world.model],
+    )
