@@ -8,10 +8,12 @@ see is 404. Only GET and HEAD: there is nothing to write here."""
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from aisystems import questionnaire, selectors
+from governance import access
 from governance.request_context import client_ip
 from governance.services.tokens import (
     TokenThrottled,
@@ -26,6 +28,31 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error_code": code, "message": message}, status=status)
 
 
+def _authenticate(request, *, token_only: bool):
+    """Set request.user from the token (or keep the session's); a response on refusal."""
+    header = request.headers.get("Authorization", "")
+    address = client_ip(request)
+    if header:
+        try:
+            token_throttle_check(address)
+        except TokenThrottled as exc:
+            response = _error(429, "REQUEST_LIMIT_EXCEEDED", str(exc))
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+    presented, token = token_from_header(header)
+    if presented:
+        if token is None:
+            token_failure_note(address)
+            return _error(401, "UNAUTHENTICATED", "The API token is not valid.")
+        request.user = token.user
+        request.api_token = token
+        note_token_in_context(token)
+        return None
+    if token_only or not request.user.is_authenticated:
+        return _error(401, "UNAUTHENTICATED", "Authenticate with a personal API token.")
+    return None
+
+
 def read_api(handler):
     @csrf_exempt  # nothing is written; a token carries no cookie
     @login_not_required
@@ -35,28 +62,44 @@ def read_api(handler):
             response = _error(405, "METHOD_NOT_ALLOWED", "This endpoint is read-only.")
             response["Allow"] = "GET, HEAD"
             return response
-        header = request.headers.get("Authorization", "")
-        address = client_ip(request)
-        if header:
-            try:
-                token_throttle_check(address)
-            except TokenThrottled as exc:
-                response = _error(429, "REQUEST_LIMIT_EXCEEDED", str(exc))
-                response["Retry-After"] = str(exc.retry_after)
-                return response
-        presented, token = token_from_header(header)
-        if presented:
-            if token is None:
-                token_failure_note(address)
-                return _error(401, "UNAUTHENTICATED", "The API token is not valid.")
-            request.user = token.user
-            note_token_in_context(token)
-        elif not request.user.is_authenticated:
-            return _error(401, "UNAUTHENTICATED", "Authenticate with a personal API token.")
+        refused = _authenticate(request, token_only=False)
+        if refused is not None:
+            return refused
         try:
             return handler(request, *args, **kwargs)
-        except Http404:
-            return _error(404, "RESOURCE_DOES_NOT_EXIST", "No such AI system.")
+        except Http404 as exc:
+            return _error(404, "RESOURCE_DOES_NOT_EXIST", str(exc) or "Not found.")
+
+    return view
+
+
+def token_api(handler):
+    """A write endpoint: POST only, a personal token with write scope only (no session, so
+    no CSRF to check), never an auditor."""
+
+    @csrf_exempt  # token-only: a browser's cookies authenticate nothing here
+    @login_not_required
+    @wraps(handler)
+    def view(request, *args, **kwargs):
+        if request.method != "POST":
+            response = _error(405, "METHOD_NOT_ALLOWED", "POST only.")
+            response["Allow"] = "POST"
+            return response
+        refused = _authenticate(request, token_only=True)
+        if refused is not None:
+            return refused
+        if not request.api_token.can_write:
+            return _error(
+                403, "PERMISSION_DENIED", f"Token '{request.api_token.name}' is read-only."
+            )
+        if access.is_auditor(request.user):
+            return _error(403, "PERMISSION_DENIED", "Auditors are read-only.")
+        try:
+            return handler(request, *args, **kwargs)
+        except Http404 as exc:
+            return _error(404, "RESOURCE_DOES_NOT_EXIST", str(exc) or "Not found.")
+        except PermissionDenied as exc:
+            return _error(403, "PERMISSION_DENIED", str(exc))
 
     return view
 

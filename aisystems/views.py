@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from aisystems import questionnaire, selectors, services
 from aisystems.forms import ClassificationForm, RiskClassForm, SystemForm, add_service_errors
 from aisystems.models import AnnexIII
+from aisystems.registers import selectors as register_selectors
 from core.web import paginate, query_without_page, render_htmx
 from registry.models import RiskClass
 
@@ -122,6 +123,7 @@ def system_detail(request, pk):
         "history": history,
         "can_change": selectors.may(request.user, system, "change"),
         "out_of_line": [m for m in members if m.risk_class != system.risk_class],
+        "registers": register_selectors.counts(request.user, system),
     }
     return render(request, "aisystems/system_detail.html", context)
 

@@ -6,87 +6,266 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0011_tracking_access'),
+        ("registry", "0011_tracking_access"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AISystem',
+            name="AISystem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('intended_purpose', models.TextField()),
-                ('operator_role', models.CharField(choices=[('provider', 'Provider'), ('deployer', 'Deployer'), ('provider_and_deployer', 'Provider and deployer')], default='provider', max_length=32, verbose_name='our role')),
-                ('provider_name', models.CharField(max_length=300, verbose_name='provider (legal name)')),
-                ('provider_address', models.TextField(verbose_name="provider's address")),
-                ('deployer_name', models.CharField(blank=True, max_length=300, verbose_name='deployer (legal name)')),
-                ('deployer_address', models.TextField(blank=True, verbose_name="deployer's address")),
-                ('annex_iii_category', models.CharField(choices=[('none', 'Not in Annex III nor Annex I'), ('annex_i', 'Art. 6(1): safety component of a product under Annex I'), ('biometrics', 'Annex III 1: biometrics'), ('critical_infrastructure', 'Annex III 2: critical infrastructure'), ('education', 'Annex III 3: education and vocational training'), ('employment', 'Annex III 4: employment, workers management'), ('essential_services', 'Annex III 5: essential private and public services'), ('law_enforcement', 'Annex III 6: law enforcement'), ('migration', 'Annex III 7: migration, asylum and border control'), ('justice', 'Annex III 8: administration of justice and democratic processes')], default='none', max_length=32, verbose_name='Annex III category')),
-                ('not_high_risk_reasoning', models.TextField(blank=True, verbose_name='Art. 6(3) reasoning')),
-                ('interfaces', models.TextField(blank=True, verbose_name='interaction with other systems (Annex IV 1(b))')),
-                ('software_versions', models.TextField(blank=True, verbose_name='software and versions (Annex IV 1(c))')),
-                ('update_requirements', models.TextField(blank=True, verbose_name='update requirements (Annex IV 1(c))')),
-                ('hardware', models.TextField(blank=True, verbose_name='hardware (Annex IV 1(e))')),
-                ('deployer_interface', models.TextField(blank=True, verbose_name="deployer's interface (Annex IV 1(g))")),
-                ('instructions_for_use', models.TextField(blank=True, verbose_name='instructions for use (Annex IV 1(h))')),
-                ('market_status', models.CharField(choices=[('in_development', 'In development'), ('placed_on_market', 'Placed on the market'), ('in_service', 'Put into service'), ('withdrawn', 'Withdrawn'), ('recalled', 'Recalled')], default='in_development', max_length=24)),
-                ('placed_on_market_on', models.DateField(blank=True, null=True, verbose_name='placed on the market on')),
-                ('risk_class', models.CharField(choices=[('unclassified', 'Unclassified'), ('minimal', 'Minimal'), ('limited', 'Limited'), ('high', 'High')], default='unclassified', editable=False, max_length=16)),
-                ('pending_risk_class', models.CharField(blank=True, editable=False, max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('versions', models.ManyToManyField(blank=True, related_name='ai_systems', to='registry.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("intended_purpose", models.TextField()),
+                (
+                    "operator_role",
+                    models.CharField(
+                        choices=[
+                            ("provider", "Provider"),
+                            ("deployer", "Deployer"),
+                            ("provider_and_deployer", "Provider and deployer"),
+                        ],
+                        default="provider",
+                        max_length=32,
+                        verbose_name="our role",
+                    ),
+                ),
+                (
+                    "provider_name",
+                    models.CharField(max_length=300, verbose_name="provider (legal name)"),
+                ),
+                ("provider_address", models.TextField(verbose_name="provider's address")),
+                (
+                    "deployer_name",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="deployer (legal name)"
+                    ),
+                ),
+                (
+                    "deployer_address",
+                    models.TextField(blank=True, verbose_name="deployer's address"),
+                ),
+                (
+                    "annex_iii_category",
+                    models.CharField(
+                        choices=[
+                            ("none", "Not in Annex III nor Annex I"),
+                            ("annex_i", "Art. 6(1): safety component of a product under Annex I"),
+                            ("biometrics", "Annex III 1: biometrics"),
+                            ("critical_infrastructure", "Annex III 2: critical infrastructure"),
+                            ("education", "Annex III 3: education and vocational training"),
+                            ("employment", "Annex III 4: employment, workers management"),
+                            (
+                                "essential_services",
+                                "Annex III 5: essential private and public services",
+                            ),
+                            ("law_enforcement", "Annex III 6: law enforcement"),
+                            ("migration", "Annex III 7: migration, asylum and border control"),
+                            (
+                                "justice",
+                                "Annex III 8: administration of justice and democratic processes",
+                            ),
+                        ],
+                        default="none",
+                        max_length=32,
+                        verbose_name="Annex III category",
+                    ),
+                ),
+                (
+                    "not_high_risk_reasoning",
+                    models.TextField(blank=True, verbose_name="Art. 6(3) reasoning"),
+                ),
+                (
+                    "interfaces",
+                    models.TextField(
+                        blank=True, verbose_name="interaction with other systems (Annex IV 1(b))"
+                    ),
+                ),
+                (
+                    "software_versions",
+                    models.TextField(
+                        blank=True, verbose_name="software and versions (Annex IV 1(c))"
+                    ),
+                ),
+                (
+                    "update_requirements",
+                    models.TextField(
+                        blank=True, verbose_name="update requirements (Annex IV 1(c))"
+                    ),
+                ),
+                ("hardware", models.TextField(blank=True, verbose_name="hardware (Annex IV 1(e))")),
+                (
+                    "deployer_interface",
+                    models.TextField(
+                        blank=True, verbose_name="deployer's interface (Annex IV 1(g))"
+                    ),
+                ),
+                (
+                    "instructions_for_use",
+                    models.TextField(
+                        blank=True, verbose_name="instructions for use (Annex IV 1(h))"
+                    ),
+                ),
+                (
+                    "market_status",
+                    models.CharField(
+                        choices=[
+                            ("in_development", "In development"),
+                            ("placed_on_market", "Placed on the market"),
+                            ("in_service", "Put into service"),
+                            ("withdrawn", "Withdrawn"),
+                            ("recalled", "Recalled"),
+                        ],
+                        default="in_development",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "placed_on_market_on",
+                    models.DateField(blank=True, null=True, verbose_name="placed on the market on"),
+                ),
+                (
+                    "risk_class",
+                    models.CharField(
+                        choices=[
+                            ("unclassified", "Unclassified"),
+                            ("minimal", "Minimal"),
+                            ("limited", "Limited"),
+                            ("high", "High"),
+                        ],
+                        default="unclassified",
+                        editable=False,
+                        max_length=16,
+                    ),
+                ),
+                ("pending_risk_class", models.CharField(blank=True, editable=False, max_length=16)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "versions",
+                    models.ManyToManyField(
+                        blank=True, related_name="ai_systems", to="registry.modelversion"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'AI system',
-                'ordering': ['name'],
+                "verbose_name": "AI system",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AISystemModel',
+            name="AISystemModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('registered_model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ai_system_memberships', to='registry.registeredmodel')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='aisystems.aisystem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "registered_model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ai_system_memberships",
+                        to="registry.registeredmodel",
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="aisystems.aisystem",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='aisystem',
-            name='registered_models',
-            field=models.ManyToManyField(blank=True, related_name='ai_systems', through='aisystems.AISystemModel', to='registry.registeredmodel'),
+            model_name="aisystem",
+            name="registered_models",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="ai_systems",
+                through="aisystems.AISystemModel",
+                to="registry.registeredmodel",
+            ),
         ),
         migrations.CreateModel(
-            name='Classification',
+            name="Classification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('answers', models.JSONField()),
-                ('prohibited', models.BooleanField(default=False)),
-                ('result_class', models.CharField(choices=[('unclassified', 'Unclassified'), ('minimal', 'Minimal'), ('limited', 'Limited'), ('high', 'High')], max_length=16)),
-                ('reasons', models.JSONField(default=list)),
-                ('transparency_duties', models.JSONField(default=list)),
-                ('notes', models.TextField(blank=True)),
-                ('performed_by_username', models.CharField(max_length=150)),
-                ('performed_at', models.DateTimeField(auto_now_add=True)),
-                ('performed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classifications', to='aisystems.aisystem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("answers", models.JSONField()),
+                ("prohibited", models.BooleanField(default=False)),
+                (
+                    "result_class",
+                    models.CharField(
+                        choices=[
+                            ("unclassified", "Unclassified"),
+                            ("minimal", "Minimal"),
+                            ("limited", "Limited"),
+                            ("high", "High"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reasons", models.JSONField(default=list)),
+                ("transparency_duties", models.JSONField(default=list)),
+                ("notes", models.TextField(blank=True)),
+                ("performed_by_username", models.CharField(max_length=150)),
+                ("performed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "performed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="classifications",
+                        to="aisystems.aisystem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-performed_at', '-pk'],
+                "ordering": ["-performed_at", "-pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='aisystemmodel',
-            index=models.Index(fields=['registered_model', 'system'], name='aisystem_by_model'),
+            model_name="aisystemmodel",
+            index=models.Index(fields=["registered_model", "system"], name="aisystem_by_model"),
         ),
         migrations.AddConstraint(
-            model_name='aisystemmodel',
-            constraint=models.UniqueConstraint(fields=('system', 'registered_model'), name='aisystem_member'),
+            model_name="aisystemmodel",
+            constraint=models.UniqueConstraint(
+                fields=("system", "registered_model"), name="aisystem_member"
+            ),
         ),
     ]
