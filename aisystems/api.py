@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from aisystems import questionnaire, selectors
+from aisystems import questionnaire, selectors, techdoc
 from governance import access
 from governance.request_context import client_ip
 from governance.services.tokens import (
@@ -130,7 +130,9 @@ def system_json(user, system, *, full: bool) -> dict:
             "b_interfaces": system.interfaces,
             "c_software_versions": system.software_versions,
             "c_update_requirements": system.update_requirements,
+            "d_delivery_forms": system.delivery_forms,
             "e_hardware": system.hardware,
+            "f_product_illustrations": system.product_illustrations,
             "g_deployer_interface": system.deployer_interface,
             "h_instructions_for_use": system.instructions_for_use,
         },
@@ -179,3 +181,17 @@ def api_system_list(request):
 def api_system_detail(request, pk):
     system = selectors.system_get(request.user, pk)
     return JsonResponse({"ai_system": system_json(request.user, system, full=True)})
+
+
+@read_api
+def api_system_techdoc(request, pk):
+    system = selectors.system_get(request.user, pk)
+    items = techdoc.build(request.user, system)
+    done, total = techdoc.completeness(items)
+    return JsonResponse(
+        {
+            "ai_system": system.name,
+            "completeness": {"complete_or_not_applicable": done, "items": total},
+            "items": [item.as_dict() for item in items],
+        }
+    )

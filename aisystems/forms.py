@@ -56,6 +56,11 @@ class SystemForm(forms.ModelForm):
                 "hardware",
                 "deployer_interface",
                 "instructions_for_use",
+                "delivery_forms",
+                "product_illustrations",
+                "predetermined_changes",
+                "cybersecurity",
+                "input_specification",
             )
         } | {"placed_on_market_on": forms.DateInput(attrs={"type": "date"})}
         help_texts = {

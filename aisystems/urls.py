@@ -15,6 +15,11 @@ urlpatterns = [
     path("ai-systems/<int:pk>/edit/", views.system_edit, name="system-edit"),
     path("ai-systems/<int:pk>/risk-class/", views.system_risk_class, name="system-risk-class"),
     path("ai-systems/<int:pk>/classify/", views.system_classify, name="system-classify"),
+    path(
+        "ai-systems/<int:pk>/technical-documentation/",
+        views.system_techdoc,
+        name="system-techdoc",
+    ),
     # Registers (Art. 9, 10, 27, 43-49, 72, 73): one set of pages for every register.
     path(R, registers.register_list, name="register-list"),
     path(R + "new/", registers.register_create, name="register-create"),
@@ -32,6 +37,11 @@ urlpatterns = [
     ),
     path("api/attest/ai-systems/", api.api_system_list, name="api-system-list"),
     path("api/attest/ai-systems/<int:pk>/", api.api_system_detail, name="api-system-detail"),
+    path(
+        "api/attest/ai-systems/<int:pk>/technical-documentation/",
+        api.api_system_techdoc,
+        name="api-system-techdoc",
+    ),
     path(
         "api/attest/ai-systems/<int:pk>/registers/<slug:kind>/",
         register_api.api_register_list,

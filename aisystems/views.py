@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from aisystems import questionnaire, selectors, services
+from aisystems import questionnaire, selectors, services, techdoc
 from aisystems.forms import ClassificationForm, RiskClassForm, SystemForm, add_service_errors
 from aisystems.models import AnnexIII
 from aisystems.registers import selectors as register_selectors
@@ -204,3 +204,20 @@ def system_classify(request, pk):
         {"system": system, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def system_techdoc(request, pk):
+    """The system's technical documentation along Annex IV: every point filled, missing
+    with what fills it, or not applicable with the reason."""
+    system = selectors.system_get(request.user, pk)
+    items = techdoc.build(request.user, system)
+    done, total = techdoc.completeness(items)
+    context = {
+        "system": system,
+        "items": items,
+        "done": done,
+        "total": total,
+        "percent": round(100 * done / total) if total else 0,
+        "can_change": selectors.may(request.user, system, "change"),
+    }
+    return render(request, "aisystems/techdoc.html", context)

@@ -310,6 +310,9 @@ ROUTES = [
        expect=roles(MODEL_CHANGE, scientist=302, manager=302),
        label="POST aisystems:system-classify"),
     ui("aisystems:system-risk-class", _sys, expect=MODEL_CHANGE),
+    ui("aisystems:system-techdoc", _sys),
+    Route("aisystems:api-system-techdoc", "get",
+          lambda w: reverse("aisystems:api-system-techdoc", args=[_sys(w)]), API_READ, api=True),
     # The world's model has a risk-class request pending: the change is refused, not taken.
     ui("aisystems:system-risk-class", _sys, method="post", writes=0,
        data=_post({"risk_class": "limited", "rationale": "Chats with customers"}),

@@ -110,8 +110,25 @@ class AISystem(models.Model):
     software_versions = models.TextField("software and versions (Annex IV 1(c))", blank=True)
     update_requirements = models.TextField("update requirements (Annex IV 1(c))", blank=True)
     hardware = models.TextField("hardware (Annex IV 1(e))", blank=True)
+    delivery_forms = models.TextField(
+        "forms it is placed on the market in (Annex IV 1(d))", blank=True
+    )
+    product_illustrations = models.TextField(
+        "product photographs or illustrations (Annex IV 1(f))",
+        blank=True,
+        help_text="Only for a component of a product: where the photographs or illustrations "
+        "of its external features, marking and internal layout are kept.",
+    )
     deployer_interface = models.TextField("deployer's interface (Annex IV 1(g))", blank=True)
     instructions_for_use = models.TextField("instructions for use (Annex IV 1(h))", blank=True)
+    predetermined_changes = models.TextField(
+        "pre-determined changes (Annex IV 2(f))",
+        blank=True,
+        help_text="Changes to the system and its performance planned at the first conformity "
+        "assessment, or “None planned”.",
+    )
+    cybersecurity = models.TextField("cybersecurity measures (Annex IV 2(h))", blank=True)
+    input_specification = models.TextField("input data specification (Annex IV 3)", blank=True)
     market_status = models.CharField(
         max_length=24, choices=MarketStatus.choices, default=MarketStatus.IN_DEVELOPMENT
     )
