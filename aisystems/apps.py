@@ -6,8 +6,17 @@ class AISystemsConfig(AppConfig):
     verbose_name = "AI systems"
 
     def ready(self):
-        from aisystems import demo, signals  # noqa: F401  (a system follows its models' risk decisions)
+        # signals: a system follows the Compliance decisions on its models' risk class.
+        # The hooks: governance's demo, audit report and evidence bundle take what this app
+        # adds without importing it (as governance/card_gate.py adds a gate).
+        from aisystems import demo, reports, signals  # noqa: F401
         from governance.demo import DEMO_EXTENSIONS
+        from governance.reports import audit_report, bundle
 
-        if demo.seed not in DEMO_EXTENSIONS:
-            DEMO_EXTENSIONS.append(demo.seed)
+        for hooks, hook in (
+            (DEMO_EXTENSIONS, demo.seed),
+            (audit_report.EXTRA_SECTIONS, reports.audit_report_section),
+            (bundle.EXTRA_MEMBERS, reports.bundle_members),
+        ):
+            if hook not in hooks:
+                hooks.append(hook)
