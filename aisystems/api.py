@@ -115,6 +115,7 @@ def system_json(user, system, *, full: bool) -> dict:
         "placed_on_market_on": system.placed_on_market_on.isoformat()
         if system.placed_on_market_on
         else None,
+        "retention_until": system.retention_until.isoformat() if system.retention_until else None,
         "updated_at": system.updated_at.isoformat(),
     }
     if not full:

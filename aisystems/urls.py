@@ -20,6 +20,11 @@ urlpatterns = [
         views.system_techdoc,
         name="system-techdoc",
     ),
+    path(
+        "ai-systems/<int:pk>/instructions-for-use/",
+        views.system_instructions,
+        name="system-instructions",
+    ),
     # Registers (Art. 9, 10, 27, 43-49, 72, 73): one set of pages for every register.
     path(R, registers.register_list, name="register-list"),
     path(R + "new/", registers.register_create, name="register-create"),
@@ -29,6 +34,11 @@ urlpatterns = [
         "ai-systems/<int:pk>/registers/incidents/<int:entry_id>/approve/",
         registers.incident_approve,
         name="incident-approve",
+    ),
+    path(
+        "ai-systems/<int:pk>/registers/conformity/<int:entry_id>/declaration/",
+        registers.conformity_declaration,
+        name="conformity-declaration",
     ),
     path(
         "ai-systems/<int:pk>/registers/monitoring/<int:entry_id>/observations/",

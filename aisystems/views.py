@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from aisystems import questionnaire, selectors, services, techdoc
+from aisystems import documents, questionnaire, selectors, services, techdoc
 from aisystems.forms import ClassificationForm, RiskClassForm, SystemForm, add_service_errors
 from aisystems.models import AnnexIII
 from aisystems.registers import selectors as register_selectors
@@ -221,3 +221,24 @@ def system_techdoc(request, pk):
         "can_change": selectors.may(request.user, system, "change"),
     }
     return render(request, "aisystems/techdoc.html", context)
+
+
+def system_instructions(request, pk):
+    """The instructions for use (Art. 13(3)), generated from the system and its cards."""
+    system = selectors.system_get(request.user, pk)
+    items = documents.instructions_for_use(request.user, system)
+    return _document(request, system, items, "Instructions for use", "Art. 13(3)")
+
+
+def _document(request, system, items, title, basis, *, back=None):
+    done, total = documents.counts(items)
+    context = {
+        "system": system,
+        "items": items,
+        "title": title,
+        "basis": basis,
+        "done": done,
+        "total": total,
+        "back": back,
+    }
+    return render(request, "aisystems/document.html", context)

@@ -311,6 +311,8 @@ ROUTES = [
        label="POST aisystems:system-classify"),
     ui("aisystems:system-risk-class", _sys, expect=MODEL_CHANGE),
     ui("aisystems:system-techdoc", _sys),
+    ui("aisystems:system-instructions", _sys),
+    ui("aisystems:conformity-declaration", _sys, _entry("conformity")),
     Route("aisystems:api-system-techdoc", "get",
           lambda w: reverse("aisystems:api-system-techdoc", args=[_sys(w)]), API_READ, api=True),
     # The world's model has a risk-class request pending: the change is refused, not taken.

@@ -33,6 +33,7 @@ class AnnexIII(models.TextChoices):
     JUSTICE = "justice", "Annex III 8: administration of justice and democratic processes"
 
 
+RETENTION_YEARS = 10  # Art. 18(1)
 ANNEX_III_AREAS = frozenset(AnnexIII.values) - {AnnexIII.NONE, AnnexIII.ANNEX_I}
 
 
@@ -165,6 +166,18 @@ class AISystem(models.Model):
     @property
     def in_annex_iii(self) -> bool:
         return self.annex_iii_category in ANNEX_III_AREAS
+
+    @property
+    def retention_until(self):
+        """Art. 18(1): the documentation is kept for 10 years after the system was placed on
+        the market or put into service (None while that date is not recorded)."""
+        placed = self.placed_on_market_on
+        if placed is None:
+            return None
+        try:
+            return placed.replace(year=placed.year + RETENTION_YEARS)
+        except ValueError:  # 29 February
+            return placed.replace(year=placed.year + RETENTION_YEARS, day=28)
 
     def get_pending_risk_class_display(self) -> str:
         return dict(RiskClass.choices).get(self.pending_risk_class, self.pending_risk_class)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from aisystems import documents
 from aisystems import selectors as system_selectors
 from aisystems.forms import add_service_errors
 from aisystems.models import Incident, MonitoringMetric
@@ -174,3 +175,23 @@ def observation_create(request, pk, entry_id):
                 messages.success(request, f"Recorded {row.value}.")
             return redirect(metric)
     return register_detail(request, pk, "monitoring", entry_id, observation_form=form, status=400)
+
+
+def conformity_declaration(request, pk, entry_id):
+    """The EU declaration of conformity in Annex V's order, generated from the registry,
+    to be signed (the signature is recorded on the conformity entry)."""
+    spec = register_for("conformity")
+    system = system_selectors.system_get(request.user, pk)
+    entry = selectors.entry_get(request.user, spec, system, entry_id)
+    items = documents.declaration(request.user, system, entry)
+    done, total = documents.counts(items)
+    context = {
+        "system": system,
+        "items": items,
+        "title": "EU declaration of conformity",
+        "basis": "Art. 47, Annex V",
+        "done": done,
+        "total": total,
+        "back": entry,
+    }
+    return render(request, "aisystems/document.html", context)
