@@ -58,7 +58,7 @@ class AISystemQuerySet(models.QuerySet):
       seen by its owner only;
     - change (and any other write): the user may do it on *every* member model (a change
       to the system, such as its risk class, reaches all of them); a system with no member
-      yet is changed by its owner only.
+      yet is changed by its owner only (approved by nobody: approve needs its models).
 
     Auditors write nothing; anonymous and inactive users see nothing. One query: `Exists`
     subqueries over the membership table, filtered by `RegisteredModel.restrict()`."""
@@ -73,6 +73,8 @@ class AISystemQuerySet(models.QuerySet):
         members = AISystemModel.objects.filter(system=OuterRef("pk"))
         allowed = RegisteredModel.objects.restrict(user, action).values("pk")
         orphan_of_user = ~Exists(members) & Q(owner=user.pk)
+        if action == "approve":
+            orphan_of_user = Q(pk__in=[])  # approving needs approvers of real models
         if action == "view":
             return self.filter(
                 Exists(members.filter(registered_model__in=allowed)) | orphan_of_user

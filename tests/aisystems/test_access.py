@@ -99,3 +99,10 @@ def test_the_list_shows_only_visible_systems(system, scientist, other_scientist)
     assert "credit-decisions" in page and "olga-system" not in page
     page = client_for(other_scientist).get("/ai-systems/").content.decode()
     assert "olga-system" in page and "credit-decisions" not in page
+
+
+def test_nobody_approves_for_a_system_without_models(scientist):
+    """Approving (an incident report) needs approve on real models: an owner cannot
+    approve for an empty system of their own."""
+    system_create(actor=scientist, data=system_data(name="empty"))
+    assert _visible(scientist, "approve") == set()
