@@ -74,6 +74,15 @@ class Item:
         }
 
 
+def stage_text(version) -> str:
+    return "no stage" if version.stage == Stage.NONE else version.stage
+
+
+def _sentence(text: str) -> str:
+    text = (text or "").strip() or "not recorded"
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def documented_versions(user, system: AISystem) -> list:
     """Per member model the user may see: the versions named on the system, else its
     Production version, else its latest."""
@@ -158,7 +167,8 @@ class _Builder:
             "Versions: "
             + (
                 ", ".join(
-                    f"{v.registered_model.name} v{v.version} ({v.stage})" for v in self.versions
+                    f"{v.registered_model.name} v{v.version} ({stage_text(v)})"
+                    for v in self.versions
                 )
                 or "none"
             ),
@@ -230,10 +240,18 @@ class _Builder:
         item = self.item("2(d)", source="Data governance register (Art. 10)")
         rows = list(self._entries(Dataset).order_by("title"))
         for d in rows:
+            parts = [
+                ("provenance", d.provenance),
+                ("collection", d.collection),
+                ("labelling and cleaning", d.labelling_cleaning),
+                ("bias examination", d.bias_examination),
+                ("known gaps", d.known_gaps),
+            ]
             item.text.append(
-                f"{d.title}: provenance {d.provenance}; collection {d.collection}; "
-                f"labelling and cleaning {d.labelling_cleaning or '—'}; bias examination "
-                f"{d.bias_examination or '—'}; known gaps {d.known_gaps or '—'}."
+                f"{d.title}. "
+                + " ".join(
+                    f"{label[:1].upper()}{label[1:]}: {_sentence(text)}" for label, text in parts
+                )
             )
         if rows and all(d.labelling_cleaning and d.bias_examination for d in rows):
             item.status = FILLED
@@ -264,7 +282,7 @@ class _Builder:
         for v in sorted(self.versions, key=lambda v: v.created_at):
             item.text.append(
                 f"{v.registered_model.name} v{v.version} registered {v.created_at:%Y-%m-%d}"
-                f" ({v.stage}): {v.description or 'no description'}"
+                f" ({stage_text(v)}): {v.description or 'no description'}"
             )
         events = AuditEvent.objects.filter(
             Q(target_type="aisystems.aisystem", target_id=str(self.system.pk))
@@ -306,10 +324,7 @@ class _Builder:
         item = self.item("9", source="Post-market monitoring register (Art. 72)")
         rows = list(self._entries(MonitoringMetric).order_by("title"))
         for m in rows:
-            item.text.append(
-                f"{m.title} ({m.metric_key}), thresholds {m.lower_threshold} to "
-                f"{m.upper_threshold}: {m.plan}"
-            )
+            item.text.append(f"{m.title} ({m.metric_key}), expected {m.bounds_text}: {m.plan}")
         if rows:
             item.status = FILLED
         else:

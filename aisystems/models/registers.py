@@ -164,6 +164,18 @@ class MonitoringMetric(RegisterEntry):
     lower_threshold = models.FloatField(null=True, blank=True)
     upper_threshold = models.FloatField(null=True, blank=True)
 
+    @property
+    def bounds_text(self) -> str:
+        """The thresholds in words: "at most 0.05", "at least 0.8", "0.8 to 0.95"."""
+        low, high = self.lower_threshold, self.upper_threshold
+        if low is not None and high is not None:
+            return f"{low:g} to {high:g}"
+        if high is not None:
+            return f"at most {high:g}"
+        if low is not None:
+            return f"at least {low:g}"
+        return "no threshold"
+
     def breaches(self, value: float) -> bool:
         low, high = self.lower_threshold, self.upper_threshold
         return (low is not None and value < low) or (high is not None and value > high)

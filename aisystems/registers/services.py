@@ -303,16 +303,16 @@ def observation_record(
 
 
 def _open_review(actor, metric, observation, version_ref) -> RiskEntry:
-    bounds = f"[{metric.lower_threshold}, {metric.upper_threshold}]"
+    bounds = metric.bounds_text
     review = RiskEntry.objects.create(
         system=metric.system,
-        title=f"Review: {metric.title} = {observation.value} outside {bounds}",
+        title=f"Review: {metric.title} = {observation.value:g}, expected {bounds}",
         owner=metric.owner,
         created_by=actor,
-        hazard=f"Post-market monitoring (Art. 72): {metric.metric_key} was {observation.value} "
-        f"on {observation.observed_at:%Y-%m-%d}"
+        hazard=f"Post-market monitoring (Art. 72): {metric.metric_key} was "
+        f"{observation.value:g} on {observation.observed_at:%Y-%m-%d}"
         + (f" for {version_ref}" if version_ref else "")
-        + f", outside its thresholds {bounds}.",
+        + f"; expected {bounds}.",
         likelihood=3,
         severity=3,
         review_on=timezone.localdate() + REVIEW_WITHIN,

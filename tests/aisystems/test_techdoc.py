@@ -2,6 +2,8 @@
 there, each item filled, missing with what fills it, or not applicable with the reason.
 The demo's high-risk system is worked end to end."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -86,6 +88,9 @@ def test_the_demo_system_is_worked_end_to_end(transactional_db, settings):
         "9",
     ):
         assert by_point[point].status == techdoc.FILLED, (point, by_point[point].fill)
+    # No Python None leaks into the document ("Stage None", "thresholds None to 0.05").
+    texts = [t for i in items for t in i.text]
+    assert [t for t in texts if re.search(r"\bNone\b", t)] == []
     # Conformity is in progress: the declaration is missing, and says what fills it.
     assert by_point["8"].status == techdoc.MISSING
     assert "Conformity register" in by_point["8"].fill
