@@ -1,9 +1,12 @@
 """Register pages: a list, a detail (with its history), create and edit forms per register,
 and the actions of incidents (approve) and monitored metrics (record an observation)."""
 
+from datetime import date, datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aisystems import documents
@@ -107,6 +110,14 @@ def _facts(spec, entry) -> list:
             value = getattr(entry, f"get_{name}_display")()
         else:
             value = getattr(entry, name)
+        if isinstance(value, datetime):
+            value = (
+                f"{timezone.localtime(value):%Y-%m-%d %H:%M} {timezone.get_current_timezone_name()}"
+            )
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif hasattr(value, "get_username"):
+            value = value.get_username()
         facts.append((label, value))
     return facts
 

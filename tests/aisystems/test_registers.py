@@ -264,3 +264,11 @@ def test_the_form_keeps_the_input_and_history_is_shown(system, scientist, audit_
     page = client.get(response["Location"]).content.decode()
     assert "Risk score <strong>15</strong>" in page and "risk_entry.create" in page
     assert AuditEvent.objects.filter(action="risk_entry.create").count() == 1
+
+
+def test_dates_read_alike_on_the_page(system, scientist):
+    incident = _incident(scientist, system)
+    page = client_for(scientist).get(incident.get_absolute_url()).content.decode()
+    aware = timezone.localtime(incident.aware_at)
+    assert f"{aware:%Y-%m-%d %H:%M} UTC" in page
+    assert " p.m." not in page and " a.m." not in page
