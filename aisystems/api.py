@@ -170,7 +170,10 @@ def api_system_list(request):
         offset = max(int(request.GET.get("offset", 0)), 0)
     except ValueError:
         return _error(400, "INVALID_PARAMETER_VALUE", "max_results and offset are integers.")
-    rows = selectors.system_list(request.user, q=request.GET.get("q", "")[:200])
+    q = request.GET.get("q", "")[:200]
+    if "\x00" in q:
+        return _error(400, "INVALID_PARAMETER_VALUE", "'q' contains a NUL character.")
+    rows = selectors.system_list(request.user, q=q)
     page = list(rows[offset : offset + limit + 1])
     body = {"ai_systems": [system_json(request.user, s, full=False) for s in page[:limit]]}
     if len(page) > limit:

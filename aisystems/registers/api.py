@@ -3,6 +3,7 @@ observations (POST, a personal token with write scope: pipelines send what they 
 Same tokens and throttling as the rest of the API; every row through `restrict()`."""
 
 import json
+import math
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,19 @@ from aisystems.registers.specs import register_for
 from registry.models import ModelVersion
 
 MAX_ENTRIES = 500
+MAX_BODY = 4096  # one observation
+MAX_TEXT = 200
+
+
+def _storable(text: str) -> bool:
+    """Short, no NUL (PostgreSQL refuses it in text), encodable (no lone surrogate)."""
+    if len(text) > MAX_TEXT or "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entry_json(spec, entry) -> dict:
@@ -64,15 +78,26 @@ def _bad(message: str) -> JsonResponse:
 def api_observation_create(request, pk):
     """POST {"metric": "<metric key>", "value": 0.93, "observed_at": ISO (optional),
     "model": "<name>", "version": 3 (optional)} -> {"observation": {...}}."""
+    if len(request.body) > MAX_BODY:
+        return _bad(f"The body is over {MAX_BODY} bytes.")
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return _bad("The body is not JSON.")
     if not isinstance(body, dict):
         return _bad("The body is a JSON object.")
+    for key in ("metric", "model", "observed_at"):
+        text = body.get(key)
+        if text is not None and (not isinstance(text, str) or not _storable(text)):
+            return _bad(f"'{key}' is a string of at most {MAX_TEXT} characters, without NUL.")
     value = body.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return _bad("'value' is a number.")
+    try:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if number else None
+    except (TypeError, ValueError, OverflowError):
+        value = None
+    if value is None or not math.isfinite(value):
+        return _bad("'value' is a finite number.")
     system = system_selectors.system_get(request.user, pk)
     spec = register_for("monitoring")
     metric = (
@@ -83,7 +108,7 @@ def api_observation_create(request, pk):
     observed_at = None
     if body.get("observed_at") is not None:
         try:
-            observed_at = datetime.fromisoformat(str(body["observed_at"]))
+            observed_at = datetime.fromisoformat(body["observed_at"])
         except ValueError:
             return _bad("'observed_at' is an ISO 8601 date and time.")
         if timezone.is_naive(observed_at):
@@ -92,7 +117,7 @@ def api_observation_create(request, pk):
     if body.get("model") is not None:
         version = (
             ModelVersion.objects.restrict(request.user, "view")
-            .filter(registered_model__name=str(body["model"])[:128], version=body.get("version"))
+            .filter(registered_model__name=body["model"], version=body.get("version"))
             .select_related("registered_model")
             .first()
             if isinstance(body.get("version"), int)
@@ -104,7 +129,7 @@ def api_observation_create(request, pk):
         row = services.observation_record(
             actor=request.user,
             metric=metric,
-            value=float(value),
+            value=value,
             observed_at=observed_at,
             model_version=version,
             source="api",

@@ -272,3 +272,35 @@ def test_dates_read_alike_on_the_page(system, scientist):
     aware = timezone.localtime(incident.aware_at)
     assert f"{aware:%Y-%m-%d %H:%M} UTC" in page
     assert " p.m." not in page and " a.m." not in page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,  # deeper than the JSON parser's recursion
+        b'{"metric": "approval_gap", "value": 1' + b"0" * 3000 + b"}",  # overflows a float
+        b'{"metric": "approval_gap", "value": NaN}',
+        b'{"metric": "approval_gap", "value": "0.5"}',
+        b'{"metric": "approval\\u0000gap", "value": 0.5}',  # NUL: PostgreSQL refuses it
+        b'{"metric": "approval_gap", "value": 0.5, "model": "\\ud800", "version": 1}',
+        b'{"metric": ["approval_gap"], "value": 0.5}',
+        b'{"metric": "approval_gap", "value": 0.5, "observed_at": "tomorrow"}',
+    ],
+)
+def test_hostile_observation_bodies_are_400_not_5xx(metric, scientist, body):
+    _, token = token_create(actor=scientist, name="ci", scope=PersonalToken.Scope.WRITE)
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {token}").post(
+        f"/api/attest/ai-systems/{metric.system_id}/observations/",
+        body,
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert not MetricObservation.objects.exists()
+
+
+def test_a_nul_in_the_list_search_is_400(system, scientist):
+    _, token = token_create(actor=scientist, name="ci", scope=PersonalToken.Scope.READ)
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(
+        "/api/attest/ai-systems/", {"q": "credit\x00"}
+    )
+    assert response.status_code == 400
