@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "aisystems",
 ]
 
 MIDDLEWARE = [
@@ -541,6 +542,8 @@ ATTEST_STEP_UP_VIEWS = frozenset(
         "governance:model-access",
         "governance:model-access-revoke",
         "governance:model-rollback",
+        "aisystems:system-risk-class",
+        "aisystems:incident-approve",
         # The admin's grant pages and role memberships (who is an approver).
         "admin:registry_registeredmodeluserobjectpermission_add",
         "admin:registry_registeredmodeluserobjectpermission_delete",

@@ -25,6 +25,7 @@ urlpatterns = [
     path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook-detail"),
     path("webhooks/<int:pk>/test/", webhook_views.webhook_test, name="webhook-test"),
     path("webhooks/<int:pk>/remove/", webhook_views.webhook_remove, name="webhook-remove"),
+    path("", include("aisystems.urls")),  # before mlflow_api: its catch-all takes api/
     path("", include("mlflow_api.urls")),
     path("admin/", registry_admin_site.urls),
     path("healthz", healthz, name="healthz"),

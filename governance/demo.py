@@ -19,6 +19,9 @@ from registry.services import model_create, version_create
 from registry.services.versions import UploadFile, VersionInput
 
 TEAMS = ("Fraud analytics", "Credit risk", "Customer insights")
+# Seeding that apps above governance add to the demo (aisystems registers its AI system
+# here in its ready(), as card_gate registers a gate): each is called with the users.
+DEMO_EXTENSIONS: list = []
 ACCOUNTS = [
     # username, roles and teams, full name
     ("dana", [access.ROLE_DATA_SCIENTISTS, *TEAMS], "Dana Scientist"),
@@ -204,6 +207,8 @@ def create_demo(stdout=None) -> dict[str, DemoLogin]:
                 )
         with _no_demo_mail():
             _demo_governance(users)
+            for extend in DEMO_EXTENSIONS:
+                extend(users)
         if stdout:
             stdout.write(f"Created {len(MODELS)} demo models.")
     return passwords
