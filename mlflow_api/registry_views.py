@@ -13,7 +13,7 @@ from governance.services import alias_delete, alias_set
 from governance.services.transitions import ApprovalRequired, version_stage_set
 from mlflow_api import filters, specs, wire
 from mlflow_api.auth import api_view
-from mlflow_api.errors import ApiError, invalid, not_found
+from mlflow_api.errors import invalid, not_found
 from registry import selectors
 from registry.models import (
     LoggedModel,
@@ -102,8 +102,6 @@ def registered_model_create(request, params):
     team_name = tags.pop(TEAM_TAG, "")
     if not can_register_models(request.user):
         raise PermissionDenied("You may not register models.")  # before naming any team
-    if RegisteredModel.objects.filter(name__iexact=name).exists():
-        raise ApiError("RESOURCE_ALREADY_EXISTS", f"Registered Model (name={name}) already exists.")
     teams = teams_for(request.user)
     team = teams.filter(name=team_name).first() if team_name else teams.first()
     if team is None:
@@ -132,10 +130,6 @@ def registered_model_get(request, params):
 def registered_model_rename(request, params):
     model = _model(request.user, params.get("name"))
     new_name = params.required("new_name")
-    if RegisteredModel.objects.filter(name__iexact=new_name).exclude(pk=model.pk).exists():
-        raise ApiError(
-            "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={new_name}) already exists."
-        )
     model = model_rename(actor=request.user, registered_model=model, new_name=new_name)
     return ok({"registered_model": wire.registered_model(model)})
 
