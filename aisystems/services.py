@@ -20,13 +20,9 @@ from aisystems.models import (
     OperatorRole,
 )
 from governance import audit
+from governance.rules import RISK_RANK, governed_because
 from governance.services.common import required_text
-from governance.services.risk import (
-    RISK_RANK,
-    governed_because,
-    model_risk_class_set,
-    risk_class_request_open,
-)
+from governance.services.risk import model_risk_class_set, risk_class_request_open
 from registry.models import RegisteredModel, RiskClass
 from registry.services.models import can_register_models
 

@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
 
-from governance import access
+from governance import access, rules
 from governance.models import (
     ComplianceDocument,
     Decision,
@@ -25,8 +25,7 @@ from governance.policy import (
     policies_for,
     policy_snapshot,
 )
-from governance.services import risk
-from governance.services.transitions import GATED, check_four_eyes, policy_satisfied
+from governance.rules import GATED
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, RiskClass, Stage
 
 PENDING = TransitionRequest.Status.PENDING
@@ -44,18 +43,13 @@ def request_get(user, pk: int) -> TransitionRequest:
     return get_object_or_404(visible, pk=pk)
 
 
-def require_decider(user, request: TransitionRequest) -> None:
-    """PermissionDenied (403) unless `user` holds approve on the model and the four-eyes
-    rule lets them decide. Whether the request is still open is the service's question."""
-    access.require(user, request.model_version.registered_model, "approve")
-    check_four_eyes(user, request)
-
-
 def decision_refusal(user, request: TransitionRequest, decisions: list[Decision]) -> str | None:
     """Why `user` cannot decide `request` now, or None if they can (for the page)."""
+    four_eyes = rules.four_eyes_refusal(user, request)
+    if four_eyes is not None:  # first: the requester should read why, not "no grant"
+        return four_eyes
     try:
-        check_four_eyes(user, request)  # first: the requester should read why, not "no grant"
-        require_decider(user, request)
+        rules.require_decider(user, request)
     except PermissionDenied as exc:
         return str(exc)
     if not request.is_pending:
@@ -63,25 +57,6 @@ def decision_refusal(user, request: TransitionRequest, decisions: list[Decision]
     if any(d.approver_id == user.pk for d in decisions):
         return "You have already decided on this request."
     return None
-
-
-def can_comment(user, request: TransitionRequest) -> bool:
-    """The requester and the model's approvers talk on a request; auditors only read."""
-    if access.is_auditor(user):
-        return False
-    return request.requested_by_id == user.pk or access.allows(
-        user, request.model_version.registered_model, "approve"
-    )
-
-
-def require_commenter(user, request: TransitionRequest) -> None:
-    if not can_comment(user, request):
-        raise PermissionDenied("Only the requester and the model's approvers can comment.")
-
-
-def require_requester(user, request: TransitionRequest) -> None:
-    if access.is_auditor(user) or request.requested_by_id != user.pk:
-        raise PermissionDenied("Only the person who opened a request can withdraw it.")
 
 
 @dataclass
@@ -105,15 +80,14 @@ def request_progress(
 ) -> Progress:
     policy = policy if policy is not None else request_policy(request)
     approvals = [d for d in decisions if d.outcome == Decision.Outcome.APPROVE]
-    done, summary = policy_satisfied(policy, approvals)
-    groups = list(policy.get("required_groups", []))
+    done, summary = rules.policy_satisfied(policy, approvals)
     return Progress(
         done=done,
         summary=summary,
         approvals=len({d.approver_username for d in approvals}),
         needed=policy.get("required_approvals", 1),
-        required_groups=groups,
-        missing_groups=[g for g in groups if not any(g in d.approver_groups for d in approvals)],
+        required_groups=list(policy.get("required_groups", [])),
+        missing_groups=rules.missing_groups(policy, approvals),
     )
 
 
@@ -510,7 +484,7 @@ def risk_requests_awaiting(user) -> list[RiskClassChangeRequest]:
 
 def risk_decision_refusal(user, request: RiskClassChangeRequest) -> str | None:
     """Why `user` cannot decide `request` (four-eyes, the Compliance rule), or None."""
-    return risk.decision_refusal(user, request)
+    return rules.risk_decision_refusal(user, request)
 
 
 def has_live_version(model: RegisteredModel) -> bool:

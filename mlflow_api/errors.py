@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.db_limits import TIMEOUT_MESSAGE, is_statement_timeout
 from registry import storage
+from registry.services.models import ModelNameTaken
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("django.security.api")
@@ -72,6 +73,10 @@ def response_for(exc: Exception) -> JsonResponse:
         return error_response("PERMISSION_DENIED", str(exc) or "Permission denied.")
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         return error_response("RESOURCE_DOES_NOT_EXIST", str(exc) or "Not found.")
+    if isinstance(exc, ModelNameTaken):
+        return error_response(
+            "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={exc.taken}) already exists."
+        )
     if isinstance(exc, FileExistsError):
         return error_response("RESOURCE_ALREADY_EXISTS", str(exc))
     if isinstance(exc, ValidationError):

@@ -4,24 +4,22 @@ Thin: each handler reads its parameters, calls the registry and governance selec
 services as the UI does, and writes MLflow's JSON. Governance is not bypassed: stage
 changes and protected aliases go through transition requests and approvals."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import JsonResponse
 
-from governance import access
-from governance.models import TransitionRequest
-from governance.services import alias_delete, alias_set, transition_request_open, version_archive
-from governance.services.aliases import is_protected
+from governance import access, rules
+from governance.services import alias_delete, alias_set
+from governance.services.transitions import ApprovalRequired, version_stage_set
 from mlflow_api import filters, specs, wire
 from mlflow_api.auth import api_view
-from mlflow_api.errors import ApiError, invalid, not_found
+from mlflow_api.errors import invalid, not_found
 from registry import selectors
 from registry.models import (
     LoggedModel,
     ModelAlias,
     ModelVersion,
     RegisteredModel,
-    Stage,
     VersionTag,
 )
 from registry.services import model_create
@@ -104,8 +102,6 @@ def registered_model_create(request, params):
     team_name = tags.pop(TEAM_TAG, "")
     if not can_register_models(request.user):
         raise PermissionDenied("You may not register models.")  # before naming any team
-    if RegisteredModel.objects.filter(name__iexact=name).exists():
-        raise ApiError("RESOURCE_ALREADY_EXISTS", f"Registered Model (name={name}) already exists.")
     teams = teams_for(request.user)
     team = teams.filter(name=team_name).first() if team_name else teams.first()
     if team is None:
@@ -134,10 +130,6 @@ def registered_model_get(request, params):
 def registered_model_rename(request, params):
     model = _model(request.user, params.get("name"))
     new_name = params.required("new_name")
-    if RegisteredModel.objects.filter(name__iexact=new_name).exclude(pk=model.pk).exists():
-        raise ApiError(
-            "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={new_name}) already exists."
-        )
     model = model_rename(actor=request.user, registered_model=model, new_name=new_name)
     return ok({"registered_model": wire.registered_model(model)})
 
@@ -220,37 +212,13 @@ def registered_model_delete_tag(request, params):
 # --- Aliases ---------------------------------------------------------------------------
 
 
-def _pending_production_request(actor, version, request) -> TransitionRequest:
-    """The pending request to put `version` in Production: the existing one, or one opened
-    now for the caller. Gate failures and refusals come back as PERMISSION_DENIED."""
-    pending = TransitionRequest.objects.filter(
-        model_version=version,
-        target_stage=Stage.PRODUCTION,
-        status=TransitionRequest.Status.PENDING,
-    ).first()
-    if pending is not None:
-        return pending
-    try:
-        return transition_request_open(
-            actor=actor,
-            version=version,
-            target_stage=Stage.PRODUCTION,
-            justification=request,
-        )
-    except ValidationError as exc:
-        raise PermissionDenied(
-            f"v{version.version} needs an approved transition request to Production, and "
-            f"one could not be opened: {' '.join(exc.messages)}"
-        ) from exc
+VIA = "the MLflow API"
 
 
-def _refusal(http_request, transition: TransitionRequest, what: str) -> PermissionDenied:
-    url = http_request.build_absolute_uri(transition.get_absolute_url())
-    return PermissionDenied(
-        f"{what} needs an approved transition request. Transition request "
-        f"#{transition.pk} ({transition.model_version} to {transition.target_stage}, "
-        f"{transition.status}) is waiting for approval: {url}"
-    )
+def _refusal(http_request, exc: ApprovalRequired) -> PermissionDenied:
+    """ApprovalRequired on the wire: PERMISSION_DENIED with the request's address."""
+    url = http_request.build_absolute_uri(exc.request.get_absolute_url())
+    return PermissionDenied(f"{exc}: {url}")
 
 
 @api_view("POST", "DELETE", "GET", spec=specs.ALIAS)
@@ -263,18 +231,17 @@ def registered_model_alias(request, params):
         alias_delete(actor=request.user, registered_model=model, alias=alias)
         return ok()
     version = _version(request.user, model.name, params.required("version"))
-    if is_protected(alias) and version.stage != Stage.PRODUCTION:
-        access.require(request.user, model, "change")
-        transition = _pending_production_request(
-            request.user,
-            version,
-            f"Requested through the MLflow API: set protected alias @{alias} on "
+    try:
+        alias_set(
+            actor=request.user,
+            registered_model=model,
+            alias=alias,
+            version=version,
+            request_production=f"Requested through {VIA}: set protected alias @{alias} on "
             f"v{version.version}.",
         )
-        raise _refusal(
-            request, transition, f"Pointing protected alias @{alias} at v{version.version}"
-        )
-    alias_set(actor=request.user, registered_model=model, alias=alias, version=version)
+    except ApprovalRequired as exc:
+        raise _refusal(request, exc) from exc
     return ok()
 
 
@@ -289,7 +256,7 @@ def _alias_get(request, params):
     if row is None:
         raise not_found(f"Registered model alias {alias} not found.")
     version = row.model_version
-    if version.stage != Stage.PRODUCTION and is_protected(alias):
+    if rules.alias_target_refusal(alias, version):
         # Defence in depth: the lifecycle moves or removes a protected alias whenever its
         # version leaves Production; a row that says otherwise is never served.
         raise not_found(
@@ -396,36 +363,13 @@ def model_version_transition(request, params):
     if stage is None:
         raise invalid(f"Invalid Model Version stage: {params.get('stage')}.")
     archive = str(params.get("archive_existing_versions")).lower() == "true"
-    if version.stage == stage:
-        return ok({"model_version": _version_json(version)})
-    if stage == Stage.ARCHIVED:
-        version = version_archive(
-            actor=request.user, version=version, reason="Archived through the MLflow API."
+    try:
+        version = version_stage_set(
+            actor=request.user, version=version, stage=stage, archive_existing=archive, via=VIA
         )
-        return ok({"model_version": _version_json(version)})
-    if stage == Stage.NONE:
-        raise PermissionDenied(
-            "Moving a version back to None is not possible in Attest; archive it instead."
-        )
-    access.require(request.user, version.registered_model, "change")
-    pending = TransitionRequest.objects.filter(
-        model_version=version, target_stage=stage, status=TransitionRequest.Status.PENDING
-    ).first()
-    if pending is None:
-        try:
-            pending = transition_request_open(
-                actor=request.user,
-                version=version,
-                target_stage=stage,
-                justification=f"Requested through the MLflow API (transition-stage to {stage}).",
-                archive_previous=archive or stage == Stage.PRODUCTION,
-            )
-        except ValidationError as exc:
-            raise PermissionDenied(
-                f"Moving v{version.version} to {stage} needs an approved transition request, "
-                f"and one could not be opened: {' '.join(exc.messages)}"
-            ) from exc
-    raise _refusal(request, pending, f"Moving v{version.version} to {stage}")
+    except ApprovalRequired as exc:
+        raise _refusal(request, exc) from exc
+    return ok({"model_version": _version_json(version)})
 
 
 @api_view(

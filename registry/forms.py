@@ -5,7 +5,7 @@ import json
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from registry.models import ModelVersion, Param, RegisteredModel
+from registry.models import ModelVersion, Param
 from registry.models.records import model_name_validator
 from registry.services.common import parse_tags
 from registry.services.models import teams_for
@@ -42,12 +42,6 @@ class RegisteredModelForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams_for(user)
-
-    def clean_name(self):
-        name = self.cleaned_data["name"]
-        if RegisteredModel.objects.filter(name__iexact=name).exists():
-            raise ValidationError(f"A model named {name} already exists.")
-        return name
 
 
 class ModelEditForm(forms.Form):

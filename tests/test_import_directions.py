@@ -11,6 +11,8 @@ fails here naming its file, its line and the rule it breaks.
                 imports it
     governance  workflows (services, selectors, views, reports, tasks, admin, demo): may import
                 registry (not its views or URLs), its own leaf modules, core
+                selectors and governance.rules import no service (their shared rules are
+                in governance/rules.py)
     registry    may import core, and of governance only the leaf modules
     leaves      governance.access, .audit, .request_context, .signing, .merkle, and what they
                 import (governance.models, governance.sealing): nothing from registry,
@@ -41,6 +43,8 @@ LEAVES = frozenset(
 # What the leaves may import from governance themselves: the model classes (which use
 # access.RestrictedManager) and the secret sealing they rest on.
 LEAF_FOUNDATION = ("governance.models", "governance.sealing")
+# Reads and rules: they build on governance.rules, never on the services that write.
+RULE_READERS = ("governance.rules", "governance.selectors")
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,12 @@ def violations(root: Path = ROOT) -> list[str]:
                 target, "governance.views", "governance.urls"
             ):
                 refuse(imp, "governance's views and URLs are its own")
+            if _within(module, *RULE_READERS) and _within(target, "governance.services"):
+                refuse(
+                    imp,
+                    "selectors and rules never import services (the rules both share are in "
+                    "governance/rules.py)",
+                )
             if ".services" in module and re.search(r"(^|\.)\w*tasks$", target):
                 refuse(
                     imp,
@@ -323,6 +333,18 @@ def test_the_checker_passes_a_tree_that_keeps_the_directions(tmp_path):
             "governance.report_tasks: services never import task modules",
         ),
         (
+            "governance/selectors.py",
+            "from governance.services.transitions import check_four_eyes\n",
+            "governance/selectors.py:1: governance.selectors imports "
+            "governance.services.transitions: selectors and rules never import services",
+        ),
+        (
+            "governance/rules.py",
+            "def f():\n    from governance.services import risk\n",
+            "governance/rules.py:2: governance.rules imports governance.services: selectors "
+            "and rules never import services",
+        ),
+        (
             "governance/sealing.py",
             "from registry import models\n",
             "governance/sealing.py:1: governance.sealing imports registry.models: the governance "
@@ -355,12 +377,12 @@ def test_tasks_queued_by_name_are_registered():
     """Services queue tasks by name (so they need not import the task modules): each name
     must be a task the apps register at start-up, or the job would wait forever."""
     from config.celery import app
-    from governance.services import reports, transitions, webhooks
+    from governance.services import notifications, reports, webhooks
     from registry.services import common
 
     names = [
         reports.GENERATE_REPORT_TASK,
-        transitions.NOTIFY_TRANSITION_TASK,
+        notifications.NOTIFY_TRANSITION_TASK,
         webhooks.DELIVER_WEBHOOK_TASK,
         common.SCAN_VERSION_TASK,
         common.PURGE_PREFIX_TASK,

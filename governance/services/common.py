@@ -1,5 +1,9 @@
 from django.core.exceptions import ValidationError
 
+from registry.services.common import version_ref
+
+__all__ = ["group_names", "required_text", "version_ref"]
+
 
 def required_text(value: str, what: str, *, field: str = "reason") -> str:
     value = (value or "").strip()
@@ -10,11 +14,3 @@ def required_text(value: str, what: str, *, field: str = "reason") -> str:
 
 def group_names(user) -> list[str]:
     return sorted(user.groups.values_list("name", flat=True))
-
-
-def version_ref(version) -> dict:
-    return {
-        "model": version.registered_model.name,
-        "version": version.version,
-        "stage": version.stage,
-    }

@@ -6,15 +6,11 @@ from django.db import transaction
 from governance import access, audit
 from governance.models import TransitionRequest
 from governance.policy import policy_for, policy_snapshot
+from governance.rules import archive_right
 from governance.services.common import required_text, version_ref
+from governance.services.notifications import OPENED, transition_notify
 from governance.stages import move_to_stage
 from registry.models import ModelVersion, RegisteredModel, Stage
-
-
-def archive_right(version: ModelVersion) -> str:
-    """The right archiving `version` needs: taking a version out of Production is a
-    governed change (approve); any other version may be archived by who may change it."""
-    return "approve" if version.stage == Stage.PRODUCTION else "change"
 
 
 def version_archive(*, actor, version: ModelVersion, reason: str) -> ModelVersion:
@@ -99,8 +95,6 @@ def emergency_rollback(
             registered_model_id=registered_model.pk,
             model_version_id=previous.pk,
         )
-    from governance.services.transitions import _notify
-
     with transaction.atomic():
-        _notify(review, "opened", actor)
+        transition_notify(request=review, event=OPENED, actor=actor)
     return review

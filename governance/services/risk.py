@@ -9,48 +9,17 @@ or by registry admins while no Compliance member other than the requester can se
 model. Every decision is final and carries a reason; an approval applies the change in
 the same transaction as its audit event."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from governance import access, audit
 from governance.models import RiskClassChangeRequest, RiskClassDecision
+from governance.rules import governed_because, is_requester, risk_decision_refusal
+from governance.rules import risk_label as _label
 from governance.services.common import group_names, required_text
-from registry.models import RegisteredModel, RiskClass, Stage
+from registry.models import RegisteredModel, RiskClass
 from registry.search import build_search_text
-
-# Higher is stricter. "unclassified" ranks lowest: declassifying a model is lowering it.
-RISK_RANK = {
-    RiskClass.UNCLASSIFIED: 0,
-    RiskClass.MINIMAL: 1,
-    RiskClass.LIMITED: 2,
-    RiskClass.HIGH: 3,
-}
-LIVE_STAGES = (Stage.STAGING, Stage.PRODUCTION)
-
-
-def _label(risk_class: str) -> str:
-    return dict(RiskClass.choices).get(risk_class, risk_class)
-
-
-def governed_because(model: RegisteredModel, to_class: str) -> str | None:
-    """Why changing `model`'s risk class to `to_class` needs a Compliance decision, in
-    words, or None when it may apply at once. Reads the stored state."""
-    current = model.risk_class
-    if to_class == current:
-        return None
-    if RISK_RANK.get(to_class, 0) < RISK_RANK.get(current, 0):
-        return f"it lowers the risk class from {_label(current)} to {_label(to_class)}"
-    live = (
-        model.versions.filter(stage__in=LIVE_STAGES)
-        .order_by("stage", "version")  # "Production" sorts before "Staging"
-        .values_list("version", "stage")
-        .first()
-    )
-    if live is not None:
-        return f"v{live[0]} is in {live[1]}"
-    return None
 
 
 def _validate(risk_class: str, rationale: str) -> str:
@@ -170,46 +139,6 @@ def _event(actor, action, request, *, before=None, after=None):
     )
 
 
-# --- Who decides --------------------------------------------------------------------------
-
-
-def compliance_deciders(request: RiskClassChangeRequest) -> list:
-    """The Compliance members who may decide `request`: active, not auditors, not the
-    requester, and able to see the model."""
-    members = (
-        get_user_model()
-        .objects.filter(groups__name=access.ROLE_COMPLIANCE, is_active=True)
-        .exclude(pk=request.requested_by_id)
-        .order_by("username")
-    )
-    model = request.registered_model
-    return [u for u in members if not access.is_auditor(u) and access.allows(u, model, "view")]
-
-
-def decision_refusal(actor, request: RiskClassChangeRequest, deciders=None) -> str | None:
-    """Why `actor` may not decide `request`, or None if they may. `deciders` is
-    compliance_deciders(request), if the caller has it already."""
-    if actor is None or not actor.is_authenticated or not actor.is_active:
-        return "Sign in to decide."
-    if access.is_auditor(actor):
-        return "Auditors are read-only: they never decide."
-    if request.requested_by_id == actor.pk:
-        return "Four-eyes rule: you asked for this change, someone else decides it."
-    if not access.allows(actor, request.registered_model, "view"):
-        return "You cannot see this model."
-    deciders = compliance_deciders(request) if deciders is None else deciders
-    if deciders:
-        if any(u.pk == actor.pk for u in deciders):
-            return None
-        return f"Risk-class changes are decided by the {access.ROLE_COMPLIANCE} group."
-    if access.is_registry_admin(actor):
-        return None
-    return (
-        f"Risk-class changes are decided by the {access.ROLE_COMPLIANCE} group, or by "
-        "registry admins while no Compliance member can decide this one."
-    )
-
-
 def risk_class_request_decide(
     *, actor, request: RiskClassChangeRequest, outcome: str, reason: str
 ) -> RiskClassDecision:
@@ -221,7 +150,7 @@ def risk_class_request_decide(
         model = RegisteredModel.objects.select_for_update().get(pk=request.registered_model_id)
         request = RiskClassChangeRequest.objects.select_for_update().get(pk=request.pk)
         request.registered_model = model
-        refusal = decision_refusal(actor, request)
+        refusal = risk_decision_refusal(actor, request)
         if refusal is not None:
             raise PermissionDenied(refusal)
         if not request.is_pending:
@@ -279,7 +208,7 @@ def risk_class_request_withdraw(
             .select_related("registered_model")
             .get(pk=request.pk)
         )
-        if request.requested_by_id != actor.pk or access.is_auditor(actor):
+        if not is_requester(actor, request):
             raise PermissionDenied("Only the person who asked for a change can withdraw it.")
         if not request.is_pending:
             raise ValidationError(

@@ -4,8 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.dispatch import job_queue
-from governance import access, audit
+from governance import access, audit, rules
 from governance.models import Decision, RequestComment, TransitionRequest
 from governance.policy import (
     effective_policy,
@@ -14,13 +13,12 @@ from governance.policy import (
     policy_for,
     policy_snapshot,
 )
+from governance.rules import GATED
 from governance.services.common import group_names, required_text, version_ref
+from governance.services.lifecycle import version_archive
+from governance.services.notifications import DECIDED, OPENED, transition_notify
 from governance.stages import move_to_stage
 from registry.models import ModelVersion, Stage
-
-GATED = (Stage.STAGING, Stage.PRODUCTION)
-# Queued by name: governance.tasks reads the selectors, which build on this module.
-NOTIFY_TRANSITION_TASK = "governance.tasks.notify_transition"
 
 
 def _event(actor, action, request, *, before=None, after=None):
@@ -40,6 +38,32 @@ def _event(actor, action, request, *, before=None, after=None):
         registered_model_id=version.registered_model_id,
         model_version_id=version.pk,
     )
+
+
+class ApprovalRequired(PermissionDenied):
+    """The change asked for needs an approved transition request; `request` is the one
+    pending for it (found, or opened now for the caller). A 403 that names the request."""
+
+    def __init__(self, what: str, request: TransitionRequest):
+        self.what = what
+        self.request = request
+        super().__init__(
+            f"{what} needs an approved transition request. Transition request #{request.pk} "
+            f"({request.model_version} to {request.target_stage}, {request.status}) is "
+            "waiting for approval"
+        )
+
+
+class RequestNotOpened(PermissionDenied):
+    """The change needs an approved transition request and none could be opened for it
+    (a gate fails, ...): the reasons are in the message."""
+
+    def __init__(self, what: str, target_stage: str, reasons: ValidationError):
+        self.reasons = reasons
+        super().__init__(
+            f"{what} needs an approved transition request to {target_stage}, and one could "
+            f"not be opened: {' '.join(reasons.messages)}"
+        )
 
 
 def gate_failure_message(gates) -> str:
@@ -95,16 +119,82 @@ def transition_request_open(
                 "archive_previous": archive_previous,
             },
         )
-        _notify(request, "opened", actor)
+        transition_notify(request=request, event=OPENED, actor=actor)
     return request
+
+
+def pending_transition(version: ModelVersion, target_stage: str) -> TransitionRequest | None:
+    """The request pending to move `version` to `target_stage`, if any (one at most)."""
+    return TransitionRequest.objects.filter(
+        model_version_id=version.pk,
+        target_stage=target_stage,
+        status=TransitionRequest.Status.PENDING,
+    ).first()
+
+
+def transition_request_ensure(
+    *,
+    actor,
+    version: ModelVersion,
+    target_stage: str,
+    justification: str,
+    what: str,
+    archive_previous: bool = True,
+) -> TransitionRequest:
+    """The pending request to move `version` to `target_stage`: the one already open, or
+    one opened now for `actor` (who needs change permission either way, so nobody else
+    learns of a pending request). A request that cannot be opened is refused with
+    RequestNotOpened, naming `what` was asked and why."""
+    access.require(actor, version.registered_model, "change")
+    pending = pending_transition(version, target_stage)
+    if pending is not None:
+        return pending
+    try:
+        return transition_request_open(
+            actor=actor,
+            version=version,
+            target_stage=target_stage,
+            justification=justification,
+            archive_previous=archive_previous,
+        )
+    except ValidationError as exc:
+        raise RequestNotOpened(what, target_stage, exc) from exc
+
+
+def version_stage_set(
+    *, actor, version: ModelVersion, stage: str, archive_existing: bool, via: str
+) -> ModelVersion:
+    """Put `version` in `stage` the way a client that sets stages directly (MLflow's
+    transition-stage) asks, under the same rules as the pages: nothing to do when it is
+    there already; Archived archives it (version_archive: approve for a Production
+    version); back to None is refused (archive it instead); Staging and Production only
+    through an approved request: the pending one is found or opened, and ApprovalRequired
+    names it. `via` says where the ask came from, for the request's justification."""
+    if version.stage == stage:
+        return version
+    if stage == Stage.ARCHIVED:
+        return version_archive(actor=actor, version=version, reason=f"Archived through {via}.")
+    if stage not in rules.GATED:
+        raise PermissionDenied(
+            "Moving a version back to None is not possible in Attest; archive it instead."
+        )
+    what = f"Moving v{version.version} to {stage}"
+    pending = transition_request_ensure(
+        actor=actor,
+        version=version,
+        target_stage=stage,
+        justification=f"Requested through {via} (transition-stage to {stage}).",
+        what=what,
+        archive_previous=archive_existing or stage == Stage.PRODUCTION,
+    )
+    raise ApprovalRequired(what, pending)
 
 
 def transition_request_withdraw(*, actor, request: TransitionRequest) -> TransitionRequest:
     access.require(actor, request.model_version.registered_model, "view")
     with transaction.atomic():
         request = TransitionRequest.objects.select_for_update().get(pk=request.pk)
-        if request.requested_by_id != actor.pk:
-            raise PermissionDenied("Only the person who opened a request can withdraw it.")
+        rules.require_requester(actor, request)
         if request.kind == TransitionRequest.Kind.POST_HOC:
             raise ValidationError(
                 "A post-hoc review of an emergency rollback cannot be withdrawn; "
@@ -121,28 +211,6 @@ def transition_request_withdraw(*, actor, request: TransitionRequest) -> Transit
     return request
 
 
-def policy_satisfied(snapshot: dict, approvals: list[Decision]) -> tuple[bool, str]:
-    needed = snapshot.get("required_approvals", 1)
-    approvers = {d.approver_username for d in approvals}
-    missing_groups = [
-        g
-        for g in snapshot.get("required_groups", [])
-        if not any(g in d.approver_groups for d in approvals)
-    ]
-    if len(approvers) < needed:
-        return False, f"{len(approvers)} of {needed} approvals"
-    if missing_groups:
-        return False, f"still needs an approval from {', '.join(missing_groups)}"
-    return True, "policy satisfied"
-
-
-def check_four_eyes(actor, request: TransitionRequest) -> None:
-    if request.requested_by_id == actor.pk:
-        raise PermissionDenied("Four-eyes rule: you opened this request, someone else decides it.")
-    if request.model_version.created_by_id == actor.pk:
-        raise PermissionDenied("Four-eyes rule: you uploaded this version, someone else decides.")
-
-
 def decision_record(*, actor, request: TransitionRequest, outcome: str, reason: str) -> Decision:
     """Approve or reject. The last required approval moves the version, atomically; two
     approvers deciding at once queue on the request's row lock, so there is one outcome."""
@@ -156,7 +224,7 @@ def decision_record(*, actor, request: TransitionRequest, outcome: str, reason: 
             .select_related("model_version__registered_model")
             .get(pk=request.pk)
         )
-        check_four_eyes(actor, request)
+        rules.check_four_eyes(actor, request)
         if not request.is_pending:
             raise ValidationError(
                 f"This request is already {request.get_status_display().lower()}."
@@ -177,7 +245,7 @@ def decision_record(*, actor, request: TransitionRequest, outcome: str, reason: 
         else:
             approvals = list(request.decisions.filter(outcome=Decision.Outcome.APPROVE))
             # The stricter of the policy it was opened under and the one now in force.
-            done, progress = policy_satisfied(effective_policy(request), approvals)
+            done, progress = rules.policy_satisfied(effective_policy(request), approvals)
             if done:
                 moved = _apply(request, actor)
         _event(
@@ -192,7 +260,7 @@ def decision_record(*, actor, request: TransitionRequest, outcome: str, reason: 
             },
         )
         if not request.is_pending:
-            _notify(request, "decided", actor)
+            transition_notify(request=request, event=DECIDED, actor=actor)
     return decision
 
 
@@ -224,24 +292,10 @@ def comment_add(*, actor, request: TransitionRequest, body: str) -> RequestComme
     body = required_text(body, "A comment", field="body")
     model = request.model_version.registered_model
     access.require(actor, model, "view")
-    is_party = request.requested_by_id == actor.pk or access.allows(actor, model, "approve")
-    if not is_party or access.is_auditor(actor):
-        raise PermissionDenied("Only the requester and the model's approvers can comment.")
+    rules.require_commenter(actor, request)
     with transaction.atomic():
         comment = RequestComment.objects.create(
             request=request, author=actor, author_username=actor.get_username(), body=body
         )
         _event(actor, "transition.comment", request, after={"comment": comment.pk, "body": body})
     return comment
-
-
-def _notify(request, what: str, actor) -> None:
-    version = request.model_version
-    job_queue(
-        task=NOTIFY_TRANSITION_TASK,
-        kind="notification",
-        actor=actor,
-        registered_model_id=version.registered_model_id,
-        model_version_id=version.pk,
-        result={"request": request.pk, "event": what},
-    )

@@ -14,7 +14,7 @@ from governance.forms import (
     RollbackForm,
     TransitionRequestForm,
 )
-from governance.services.lifecycle import archive_right
+from governance.rules import archive_right
 from registry.models import Stage
 
 register = template.Library()

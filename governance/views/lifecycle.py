@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from governance import access, selectors
+from governance import access, rules, selectors
 from governance.forms import (
     AliasDeleteForm,
     AliasForm,
@@ -32,7 +32,6 @@ from governance.services import (
     transition_request_withdraw,
     version_archive,
 )
-from governance.services.lifecycle import archive_right
 from registry import selectors as registry_selectors
 
 
@@ -82,11 +81,8 @@ def _render_request(request, transition, *, status=200, **forms):
         "undecidable": selectors.nobody_can_decide(transition, decisions)
         if transition.requested_by_id == user.pk or access.may_grant_approve(user)
         else None,
-        "can_comment": selectors.can_comment(user, transition),
-        "can_withdraw": transition.is_pending
-        and transition.kind == TransitionRequest.Kind.NORMAL
-        and transition.requested_by_id == user.pk
-        and not access.is_auditor(user),
+        "can_comment": rules.may_comment(user, transition),
+        "can_withdraw": rules.may_withdraw(user, transition),
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "comment_form": forms.get("comment_form") or CommentForm(),
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
@@ -97,7 +93,7 @@ def _render_request(request, transition, *, status=200, **forms):
 @require_POST
 def request_decide(request, pk):
     transition = selectors.request_get(request.user, pk)
-    selectors.require_decider(request.user, transition)
+    rules.require_decider(request.user, transition)
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
@@ -125,7 +121,7 @@ def _decision_message(decision, transition) -> str:
 @require_POST
 def request_withdraw(request, pk):
     transition = selectors.request_get(request.user, pk)
-    selectors.require_requester(request.user, transition)
+    rules.require_requester(request.user, transition)
     form = WithdrawForm(request.POST)
     try:
         transition_request_withdraw(actor=request.user, request=transition)
@@ -139,7 +135,7 @@ def request_withdraw(request, pk):
 @require_POST
 def request_comment(request, pk):
     transition = selectors.request_get(request.user, pk)
-    selectors.require_commenter(request.user, transition)
+    rules.require_commenter(request.user, transition)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -193,7 +189,7 @@ def request_open(request, name, number):
 def version_archive_view(request, name, number):
     version = registry_selectors.version_get(request.user, name, number)
     # Taking a version out of Production is a governed change: approve, not change.
-    access.require(request.user, version.registered_model, archive_right(version))
+    access.require(request.user, version.registered_model, rules.archive_right(version))
     form = ArchiveForm(_bound(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -209,23 +205,17 @@ def version_archive_view(request, name, number):
 
 def _require_alias_right(user, model):
     """Plain aliases need change; protected ones approve (the service tells which)."""
-    if access.is_auditor(user) or not (
-        access.allows(user, model, "change") or access.allows(user, model, "approve")
-    ):
+    if not rules.may_edit_aliases(user, model):
         raise PermissionDenied(
             f"Moving aliases of {model} needs change permission (approve for protected ones)."
         )
 
 
 def _render_aliases(request, model, *, status=200, form=None, delete_form=None):
-    can_edit = not access.is_auditor(request.user) and (
-        access.allows(request.user, model, "change")
-        or access.allows(request.user, model, "approve")
-    )
     context = {
         "model": model,
         "aliases": selectors.model_aliases(model),
-        "can_edit": can_edit,
+        "can_edit": rules.may_edit_aliases(request.user, model),
         "form": form or AliasForm(initial={"version": model.latest_version_number or None}),
         "delete_form": delete_form,
         "next": _next_or(request, ""),

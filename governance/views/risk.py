@@ -8,13 +8,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from governance import access, selectors
 from governance.forms import DecisionForm, RiskClassForm, WithdrawForm, add_service_errors
+from governance.rules import governed_because
 from governance.services import (
     model_risk_class_set,
     risk_class_request_decide,
     risk_class_request_open,
     risk_class_request_withdraw,
 )
-from governance.services.risk import governed_because
 from registry import selectors as registry_selectors
 
 

@@ -17,6 +17,9 @@ model_name_validator = RegexValidator(
 )
 
 
+MODEL_NAME_CI_CONSTRAINT = "registry_model_name_ci"
+
+
 class Stage(models.TextChoices):
     NONE = "None", "None"
     STAGING = "Staging", "Staging"
@@ -75,6 +78,12 @@ class RegisteredModel(models.Model):
             # (counts, the team filter): on SQLite a lookup by id would otherwise read the
             # wide row (description, search text) just to confirm it exists.
             models.Index(fields=["id", "team"], name="model_id_team"),
+        ]
+        constraints = [
+            # Names are unique without regard to case ("Fraud" and "fraud" would be one
+            # model to a person and to case-blind lookups): the database decides, so two
+            # creations at once cannot both succeed (services raise ModelNameTaken).
+            models.UniqueConstraint(Lower("name"), name=MODEL_NAME_CI_CONSTRAINT),
         ]
         permissions = [
             ("approve_registeredmodel", "Can approve stage transitions"),

@@ -26,6 +26,23 @@ class CardLocked(PermissionDenied):
     """The version was approved for Production: its card is the record and stays as is."""
 
 
+def card_edit_check(*, actor, version: ModelVersion) -> None:
+    """Raise what saving or importing `version`'s card would raise before reading the
+    input: PermissionDenied without change permission, CardLocked once the version was
+    approved for Production. The edit and import pages ask this before showing a form;
+    the writes ask it again under the version's row lock."""
+    access.require(actor, version.registered_model, "change")
+    _refuse_if_locked(version)
+
+
+def _refuse_if_locked(version: ModelVersion) -> None:
+    if card_locked(version):
+        raise CardLocked(
+            f"The model card of version {version.version} is locked: the version was "
+            "approved for Production. Upload a new version to change the card."
+        )
+
+
 def _author_name(actor) -> str:
     return actor.get_username() if getattr(actor, "is_authenticated", False) else ""
 
@@ -113,11 +130,7 @@ def _save(
         # Lock the version row: an approval to Production (which locks the card) and an
         # edit cannot interleave.
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
-        if card_locked(locked):
-            raise CardLocked(
-                f"The model card of version {locked.version} is locked: the version was "
-                "approved for Production. Upload a new version to change the card."
-            )
+        _refuse_if_locked(locked)
         card = ModelCard.objects.select_for_update().filter(model_version=locked).first()
         if card is None:
             card = ModelCard.objects.create(model_version=locked)

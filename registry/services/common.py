@@ -35,3 +35,12 @@ def model_snapshot(registered_model) -> dict:
         "risk_class": registered_model.risk_class,
         "tags": {t.key: t.value for t in registered_model.tags.all()},
     }
+
+
+def version_ref(version) -> dict:
+    """How an audit event names a version (model, number, stage): one shape everywhere."""
+    return {
+        "model": version.registered_model.name,
+        "version": version.version,
+        "stage": version.stage,
+    }

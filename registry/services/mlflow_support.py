@@ -19,7 +19,8 @@ from registry.models import (
     VersionTag,
 )
 from registry.search import build_search_text
-from registry.services.common import model_snapshot
+from registry.services.common import model_snapshot, version_ref
+from registry.services.models import save_name
 
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 5000
@@ -38,14 +39,6 @@ def _check_tag(key: str, value: str) -> None:
         raise ValidationError(f"Tag values are at most {MAX_TAG_VALUE} characters.")
 
 
-def _version_ref(version: ModelVersion) -> dict:
-    return {
-        "model": version.registered_model.name,
-        "version": version.version,
-        "stage": version.stage,
-    }
-
-
 def _ever_in_production(version: ModelVersion) -> bool:
     return version.production_approved_at is not None or version.stage == Stage.PRODUCTION
 
@@ -55,12 +48,10 @@ def model_rename(*, actor, registered_model: RegisteredModel, new_name: str) -> 
     new_name = (new_name or "").strip()
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-        if RegisteredModel.objects.filter(name__iexact=new_name).exclude(pk=model.pk).exists():
-            raise ValidationError({"name": f"A model named {new_name!r} already exists."})
         before = {"name": model.name}
         model.name = new_name
-        model.full_clean(validate_unique=False)
-        model.save(update_fields=["name", "updated_at"])
+        model.full_clean(validate_unique=False, validate_constraints=False)
+        save_name(model, update_fields=["name", "updated_at"])
         _refresh_search_text(model)
         audit.record(
             actor=actor,
@@ -139,7 +130,7 @@ def version_delete(*, actor, version: ModelVersion) -> None:
             actor=actor,
             action="version.delete",
             target=version,
-            before=_version_ref(version)
+            before=version_ref(version)
             | {
                 "lineage": version.lineage,
                 "artifacts": [{"path": a.path, "sha256": a.sha256} for a in artifacts],

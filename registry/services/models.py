@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from governance import access, audit
 from registry.models import ModelTag, RegisteredModel
@@ -9,6 +9,40 @@ from registry.search import build_search_text
 from registry.services.common import model_snapshot
 
 CREATOR_ACTIONS = ("view", "change", "manage")
+
+
+class ModelNameTaken(ValidationError):
+    """Another registered model has this name, without regard to case. A ValidationError
+    on the `name` field (a form shows it there); the API answers RESOURCE_ALREADY_EXISTS."""
+
+    def __init__(self, name: str):
+        self.taken = name
+        super().__init__(
+            {"name": ValidationError(f"A model named {name!r} already exists.", code="taken")}
+        )
+
+
+def _is_name_clash(exc: IntegrityError) -> bool:
+    """Whether the insert or update failed on one of the name's unique indexes (case-blind
+    or exact); PostgreSQL and SQLite both name the index or column in the message."""
+    message = str(exc).lower()
+    return "unique" in message and "name" in message
+
+
+def save_name(model: RegisteredModel, **save_kwargs) -> None:
+    """Save `model` (a new one, or its new name) inside the caller's transaction, with the
+    database deciding whether the name is free: a clash (also with a creation committed a
+    moment ago) raises ModelNameTaken, the savepoint undoes the failed statement and the
+    caller's transaction stays usable."""
+    try:
+        with transaction.atomic():
+            model.save(**save_kwargs)
+    except IntegrityError as exc:
+        if not _is_name_clash(exc):
+            raise
+        raise ModelNameTaken(model.name) from exc
+
+
 TEAM_ACTIONS = ("view", "change")
 
 
@@ -41,11 +75,10 @@ def model_create(
     if not teams_for(actor).filter(pk=team.pk).exists():
         raise ValidationError({"team": "You can only register models for a team you belong to."})
     with transaction.atomic():
-        if RegisteredModel.objects.filter(name__iexact=name).exists():
-            raise ValidationError({"name": f"A model named {name!r} already exists."})
         model = RegisteredModel(name=name, description=description, team=team, created_by=actor)
-        model.full_clean()
-        model.save()
+        # Field checks here; whether the name is free is the database's to say (save_name).
+        model.full_clean(validate_unique=False, validate_constraints=False)
+        save_name(model)
         ModelTag.objects.bulk_create(
             ModelTag(registered_model=model, key=k, value=v) for k, v in (tags or {}).items()
         )

@@ -18,7 +18,7 @@ from registry.models import (
     VersionTag,
 )
 from registry.search import build_search_text
-from registry.services.common import PURGE_PREFIX_TASK, SCAN_VERSION_TASK
+from registry.services.common import PURGE_PREFIX_TASK, SCAN_VERSION_TASK, version_ref
 from registry.sources import validate_source
 
 
@@ -202,10 +202,7 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
 
 
 def version_snapshot(version: ModelVersion, artifacts, data: VersionInput) -> dict:
-    return {
-        "model": version.registered_model.name,
-        "version": version.version,
-        "stage": version.stage,
+    return version_ref(version) | {
         "description": version.description,
         "lineage": version.lineage | ({"run_external": True} if version.run_external else {}),
         "artifacts": [{"path": a.path, "size": a.size, "sha256": a.sha256} for a in artifacts],

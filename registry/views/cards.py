@@ -32,21 +32,13 @@ from registry.cards import (
 from registry.csp import document_policy
 from registry.markdown import render_markdown
 from registry.pdf import document_anchor, html_to_pdf
-from registry.services.cards import CardLocked, card_import, card_save
+from registry.services.cards import card_edit_check, card_import, card_save
 
 
 def _version(request, name, number, action="view"):
     version = selectors.version_get(request.user, name, number, action)
     metrics = list(version.metrics.all())
     return version, card_of(version), metrics
-
-
-def _refuse_if_locked(version):
-    if card_locked(version):
-        raise CardLocked(
-            f"The model card of version {version.version} is locked: the version was approved "
-            "for Production. Upload a new version to change the card."
-        )
 
 
 def _details(card) -> list[tuple[str, str]]:
@@ -125,7 +117,7 @@ def _posted_completeness(request, metrics):
 @require_http_methods(["GET", "POST"])
 def card_edit(request, name, number):
     version, card, metrics = _version(request, name, number, "change")
-    _refuse_if_locked(version)
+    card_edit_check(actor=request.user, version=version)  # CardLocked: a 403
     required = required_section_keys()
     form = ModelCardForm(
         request.POST if request.method == "POST" else None,
@@ -244,7 +236,7 @@ def _text(value) -> str:
 @require_http_methods(["GET", "POST"])
 def card_import_view(request, name, number):
     version, card, metrics = _version(request, name, number, "change")
-    _refuse_if_locked(version)
+    card_edit_check(actor=request.user, version=version)  # CardLocked: a 403
     form = (
         CardImportForm(request.POST, request.FILES)
         if request.method == "POST"

@@ -195,6 +195,28 @@ def test_the_editor_wires_every_field_to_the_live_preview(scientist, version):
     assert 'hx-target="#preview-training_data"' in content
 
 
+def test_the_pages_refuse_a_locked_card_with_the_services_own_error(scientist, viewer, version):
+    """The editor and the import page ask the service (card_edit_check) rather than copying
+    its rule: the refusal is the CardLocked card_save raises, word for word."""
+    from django.core.exceptions import PermissionDenied
+
+    from registry.services.cards import CardLocked, card_edit_check
+
+    card_edit_check(actor=scientist, version=version)  # editable: nothing raised
+    with pytest.raises(PermissionDenied) as denied:
+        card_edit_check(actor=viewer, version=version)
+    assert not isinstance(denied.value, CardLocked)
+    version.production_approved_at = timezone.now()
+    version.save()
+    with pytest.raises(CardLocked) as saved:
+        card_save(actor=scientist, version=version, sections={"contact": "x"})
+    with pytest.raises(CardLocked) as checked:
+        card_edit_check(actor=scientist, version=version)
+    assert str(checked.value) == str(saved.value)
+    page = client_for(scientist).get(url("registry:card-edit", version))
+    assert page.status_code == 403 and str(saved.value) in page.content.decode()
+
+
 @pytest.mark.parametrize("how", ["approved", "production"])
 def test_a_locked_card_cannot_be_edited_or_imported(scientist, version, how):
     if how == "approved":
