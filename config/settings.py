@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "django_celery_results",
+    "core",
     "governance",
     "registry",
     "mlflow_api",

@@ -52,7 +52,7 @@ class Report(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey(
-        "registry.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     message = models.CharField(max_length=500, blank=True)
     storage_name = models.CharField(max_length=500, blank=True)
