@@ -21,6 +21,8 @@ from governance.access.roles import (
 )
 from governance.access.sql import Granted
 
+_DJANGO_PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
+
 
 def model_wide_codenames(user, guarded) -> frozenset[str]:
     """The permissions on every object of `guarded` that `user` holds through a global
@@ -29,6 +31,11 @@ def model_wide_codenames(user, guarded) -> frozenset[str]:
     app_label = guarded._meta.app_label
 
     def lookup():
+        # Django's backend keeps the user's permissions on the user object for its lifetime;
+        # this lookup runs once per request and after every grant or membership change, so
+        # it asks afresh (the permissions a change in this request gave or took away count).
+        for attr in _DJANGO_PERMISSION_CACHES:
+            user.__dict__.pop(attr, None)
         return frozenset(
             c for c in (codename(a, guarded) for a in ACTIONS) if user.has_perm(f"{app_label}.{c}")
         )
