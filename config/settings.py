@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "django_celery_results",
+    "core",
     "governance",
     "registry",
     "mlflow_api",
@@ -483,7 +484,7 @@ LOGGING = {
 }
 # Groups granted approve on every new model, by the system, when it is created: so every
 # model has someone who can decide its requests from the moment it exists. Only the
-# approver roles can hold approve (governance/access.py); "" assigns approvers by hand.
+# approver roles can hold approve (governance/access/grants.py); "" assigns approvers by hand.
 ATTEST_DEFAULT_APPROVER_GROUPS = env_list(
     "ATTEST_DEFAULT_APPROVER_GROUPS", ["Approvers", "Compliance"]
 )

@@ -1,3 +1,3 @@
 """Shared plumbing under both apps: htmx rendering, paging, stored-file downloads, the job
-outbox and job progress. It imports nothing from registry, governance or mlflow_api
-(docs/architecture.md, "Import directions")."""
+outbox and job progress, and the Job model (core.models). It imports nothing from
+registry, governance or mlflow_api (docs/architecture.md, "Import directions")."""

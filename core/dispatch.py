@@ -10,22 +10,17 @@ sent twice does its work once.
 import logging
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.models import Job
+
 log = logging.getLogger(__name__)
 BROKER_DOWN_MESSAGE = (
     "The task queue is unreachable right now; this will start automatically when it is back."
 )
-
-
-def job_model():
-    """The Job model, by its label: core sits below registry and imports none of it (the
-    table is registry's; moving the model here would need a migration)."""
-    return apps.get_model("registry", "Job")
 
 
 def task_by_name(name: str):
@@ -39,7 +34,6 @@ def task_by_name(name: str):
 def job_queue(*, task, kind: str, actor=None, message: str = "", **subject):
     """Create a job for `task` (a Celery task, or its registered name) and send it when the
     current transaction commits; a name lets a service queue a task it does not import."""
-    Job = job_model()
     job = Job.objects.create(
         kind=kind,
         task_name=task if isinstance(task, str) else task.name,
@@ -53,7 +47,6 @@ def job_queue(*, task, kind: str, actor=None, message: str = "", **subject):
 
 def send(job_id: int) -> bool:
     """Publish one queued job; on a broker failure leave it queued for a later attempt."""
-    Job = job_model()
     job = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).first()
     if job is None or not job.task_name:
         return False
@@ -71,7 +64,6 @@ def send(job_id: int) -> bool:
 
 def dispatch_pending(*, min_age_seconds: int = 10) -> int:
     """Send jobs that never reached the broker, or whose message was lost with it."""
-    Job = job_model()
     now = timezone.now()
     lost_after = timedelta(
         seconds=2 * settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]

@@ -7,11 +7,10 @@ work a job does is: each result it writes goes through an audited service.
 from django.db.models import F
 from django.utils import timezone
 
-from core.dispatch import job_model
+from core.models import Job
 
 
 def job_start(job_id: int):
-    Job = job_model()
     Job.objects.filter(pk=job_id).update(
         status=Job.Status.RUNNING,
         started_at=timezone.now(),
@@ -22,13 +21,10 @@ def job_start(job_id: int):
 
 
 def job_progress(job_id: int, *, percent: int, message: str = "") -> None:
-    job_model().objects.filter(pk=job_id).update(
-        progress=max(0, min(100, percent)), message=message[:500]
-    )
+    Job.objects.filter(pk=job_id).update(progress=max(0, min(100, percent)), message=message[:500])
 
 
 def job_finish(job_id: int, *, ok: bool, message: str = "", result: dict | None = None) -> None:
-    Job = job_model()
     Job.objects.filter(pk=job_id).update(
         status=Job.Status.SUCCEEDED if ok else Job.Status.FAILED,
         progress=100 if ok else F("progress"),

@@ -16,8 +16,9 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from core.models import Job
 from governance import access
-from registry.models import Artifact, Job, Metric, ModelTag, ModelVersion, RegisteredModel, Stage
+from registry.models import Artifact, Metric, ModelTag, ModelVersion, RegisteredModel, Stage
 from registry.search import DENSE, few_matching_ids, match_size, matching_ids_sql, query_terms
 
 MODEL_SORTS = {

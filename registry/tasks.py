@@ -8,8 +8,9 @@ from django.conf import settings
 
 from core import dispatch
 from core.jobs import job_finish, job_progress, job_start
+from core.models import Job
 from registry import storage
-from registry.models import Artifact, Job
+from registry.models import Artifact
 from registry.scanning import mlmodel_pickled_paths, scan_stored_file
 from registry.services.scans import artifact_scan_record
 

@@ -163,7 +163,7 @@ def _stack_worker_running(request):
 
 def wait_for_job(job_id: int, timeout: float = 60):
     """Wait until a background job has finished (at once when tasks run in process)."""
-    from registry.models import Job
+    from core.models import Job
     from tests.stack import wait_for
 
     wait_for(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.models import Job
 from governance import access
 from governance.models import PersonalToken, Report, TransitionRequest
 from governance.reports.scope import ReportScope
@@ -20,7 +21,6 @@ from governance.services.risk import risk_class_request_open
 from governance.services.tokens import token_create
 from governance.services.transitions import transition_request_open
 from governance.services.webhooks import webhook_create
-from registry.models import Job
 from tests.factories import make_model, make_team, make_user, make_version
 
 # The roles of the matrix, in the order the tests request them.

@@ -11,8 +11,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from core.dispatch import BROKER_DOWN_MESSAGE, dispatch_pending
+from core.models import Job
 from governance.models import AuditEvent
-from registry.models import Artifact, Job, ModelVersion
+from registry.models import Artifact, ModelVersion
 from tests.conftest import client_for, wait_for_job
 from tests.factories import make_model, make_version
 from tests.stack import PROXIES, STACK_ENABLED, wait_for

@@ -7,7 +7,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from registry.models import Artifact, Job
+from core.models import Job
+from registry.models import Artifact
 from tests.conftest import client_for, wait_for_job
 from tests.factories import make_model, make_version
 from tests.stack import STACK_ENABLED

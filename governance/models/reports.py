@@ -6,13 +6,27 @@ kept after their file expires (status "expired"), so the list still says what wa
 for whom and when.
 """
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from governance.access import RestrictedManager
+from governance import access
+from governance.access import OwnedManager, RestrictedManager
+
+
+def _registered_models():
+    """The guarded model's queryset, by label: governance's models import no registry code."""
+    return apps.get_model("registry", "RegisteredModel").objects
 
 
 class Report(models.Model):
+    """Read through `Report.objects.restrict(user)` (access.OwnedQuerySet): its requester
+    sees it while they may see the model it is about (or it is about none); those who read
+    the whole registry's audit trail see every report."""
+
+    owner_field = "requested_by"
+    owner_needs_link = True
+
     class Kind(models.TextChoices):
         TECHNICAL_DOCUMENTATION = "technical_documentation", "Technical documentation"
         EVIDENCE_BUNDLE = "evidence_bundle", "Evidence bundle"
@@ -52,7 +66,7 @@ class Report(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey(
-        "registry.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     message = models.CharField(max_length=500, blank=True)
     storage_name = models.CharField(max_length=500, blank=True)
@@ -73,6 +87,8 @@ class Report(models.Model):
     # regeneration with the same content repeats its previous version and change log.
     document_control = models.JSONField(default=dict, blank=True)
 
+    objects = OwnedManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "keep_until"], name="report_retention")]
@@ -88,6 +104,21 @@ class Report(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in {self.Status.QUEUED, self.Status.RUNNING}
+
+    @classmethod
+    def linked_rows(cls, user) -> models.Q:
+        """About no model, or about a model `user` may view."""
+        visible = _registered_models().restrict(user, "view").values("pk")
+        return models.Q(registered_model_id__isnull=True) | models.Q(
+            registered_model_id__in=visible
+        )
+
+    @classmethod
+    def sees_all_rows(cls, user) -> bool:
+        """Readers of the audit log (auditors, registry admins) whose view is registry-wide:
+        restrict() lifts its filter on every registered model for them."""
+        readers = access.is_auditor(user) or access.is_registry_admin(user)
+        return readers and _registered_models().sees_all(user, "view")
 
 
 class ComplianceDocument(models.Model):

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from governance import access
+from governance.access import OwnedManager
+
 EVENTS = [
     ("model.created", "Model created"),
     ("version.created", "Version created"),
@@ -22,6 +25,12 @@ EVENTS = [
 
 
 class Webhook(models.Model):
+    """Read through `Webhook.objects.restrict(user)` (access.OwnedQuerySet): no owner decides;
+    a webhook is seen by those who may manage its model, and every webhook (those on every
+    model's events too) by registry admins."""
+
+    owner_field = None
+
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=1000)
     # Signs deliveries. HMAC needs the secret itself, so it cannot be hashed: it is sealed
@@ -42,6 +51,8 @@ class Webhook(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = OwnedManager()
+
     class Meta:
         ordering = ["name", "pk"]
 
@@ -58,6 +69,16 @@ class Webhook(models.Model):
         from governance.sealing import unseal
 
         return unseal(self.secret)
+
+    @classmethod
+    def linked_rows(cls, user) -> models.Q:
+        """On a model `user` may manage."""
+        model = cls._meta.get_field("registered_model").related_model
+        return models.Q(registered_model__in=model.objects.restrict(user, "manage").values("pk"))
+
+    @classmethod
+    def sees_all_rows(cls, user) -> bool:
+        return access.is_registry_admin(user)
 
 
 class WebhookDelivery(models.Model):

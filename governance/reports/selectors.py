@@ -8,27 +8,18 @@
 Reports only ever contain what their requester could see when they were generated.
 """
 
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from governance import audit_log
 from governance.models import Report
-from registry.models import RegisteredModel
 
 
 def sees_all_reports(user) -> bool:
-    return audit_log.can_read_audit_log(user) and audit_log.sees_every_model(user)
+    return user.is_authenticated and Report.sees_all_rows(user)
 
 
 def reports_visible(user):
-    if not user.is_authenticated or not user.is_active:
-        return Report.objects.none()
-    if sees_all_reports(user):
-        return Report.objects.all()
-    models = RegisteredModel.objects.restrict(user, "view").values("pk")
-    return Report.objects.filter(requested_by=user).filter(
-        Q(registered_model_id__isnull=True) | Q(registered_model_id__in=models)
-    )
+    """restrict() on reports (Report.linked_rows, Report.sees_all_rows)."""
+    return Report.objects.restrict(user, "view")
 
 
 def report_get(user, pk: int) -> Report:

@@ -1,5 +1,5 @@
+from core.models import Job  # moved to core (issue #16); re-exported for older imports
 from registry.models.cards import ModelCard, ModelCardRevision
-from registry.models.jobs import Job
 from registry.models.records import (
     Artifact,
     Metric,

@@ -1,8 +1,9 @@
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import Job
 from governance import audit
-from registry.models import Artifact, Job
+from registry.models import Artifact
 
 
 def artifact_scan_record(*, artifact_id: int, status: str, findings: list) -> Artifact | None:

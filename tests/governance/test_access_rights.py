@@ -122,7 +122,7 @@ def test_a_deleted_or_unsaved_model_has_no_rights(model, scientist):
 def test_one_query_for_every_action_and_remembered(model, viewer, django_assert_num_queries):
     viewer = fresh(viewer)
     access.is_auditor(viewer)  # the role and registry-wide permissions are read once
-    viewer.has_perm("registry.view_registeredmodel")
+    access.model_wide_codenames(viewer, RegisteredModel)
     same_model = RegisteredModel.objects.get(pk=model.pk)
     with django_assert_num_queries(1):
         assert access.rights(viewer, model) == {"view"}

@@ -187,7 +187,7 @@ def test_job_status_is_scoped_to_the_version(users, model):
     from tests.factories import make_version
 
     version = make_version(users["owner"], model, files={"model.pkl": b"\x80\x04N."})
-    job = version.registered_model and __import__("registry.models", fromlist=["Job"]).Job
+    job = version.registered_model and __import__("core.models", fromlist=["Job"]).Job
     job = job.objects.get(model_version_id=version.pk)
     url = reverse("registry:job-status", args=[job.pk])
     check_matrix(users, url, {"anonymous": LOGIN, "no_grant": 404, "viewer": 200, "owner": 200})

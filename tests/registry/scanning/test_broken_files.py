@@ -10,7 +10,8 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from registry.models import Artifact, Job
+from core.models import Job
+from registry.models import Artifact
 from tests.registry.scanning.helpers import OS_SYSTEM, scan_gate, statuses, upload, zip_bytes
 
 pytestmark = pytest.mark.usefixtures("artifact_root", "upload_tmp", "scans_in_process")

@@ -11,9 +11,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from core.models import Job
 from governance.models import AuditEvent
 from registry import scanning
-from registry.models import Artifact, Job, ModelVersion
+from registry.models import Artifact, ModelVersion
 from registry.tasks import scan_version_artifacts
 from tests.registry.conftest import post_upload
 

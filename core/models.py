@@ -1,3 +1,8 @@
+"""The job table: progress of background work (and the outbox that sends it), shared by
+both apps. Moved here from registry (issue #16); the table keeps its name,
+`registry_job`, so no row moved (core/migrations/0001_job.py changes only Django's state).
+"""
+
 from django.conf import settings
 from django.db import models
 
@@ -32,6 +37,7 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        db_table = "registry_job"  # created by registry's migrations; kept so no data moves
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "dispatched_at"], name="job_outbox")]
 
