@@ -61,6 +61,7 @@ class WebhookList(ServiceFormView):
     template_name = "governance/webhooks.html"
 
     def prepare(self):
+        super().prepare()
         if not can_manage_webhooks(self.request.user):
             raise PermissionDenied("Registry admins and model managers manage webhooks.")
 

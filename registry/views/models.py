@@ -40,6 +40,7 @@ class ModelCreate(ServiceFormView):
     success_message = "Registered {result.name}. Upload its first version next."
 
     def prepare(self):
+        super().prepare()
         if not can_register_models(self.request.user):
             raise PermissionDenied("Only data scientists can register models.")
 
