@@ -11,16 +11,6 @@ from governance.models.lifecycle import GATED_STAGES
 from registry.models import RiskClass
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError, *, field: str | None = None):
-    """Show a service's ValidationError on the form: per field where the service named
-    one the form has, otherwise on `field` or the whole form."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else field, errors)
-    else:
-        form.add_error(field, exc)
-
-
 def _text(label, *, rows=3, required_message, help_text="", max_length=None):
     return forms.CharField(
         label=label,

@@ -1,15 +1,19 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from registry.views import cards, compare, models, versions
 
 app_name = "registry"
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="registry:model-list"), name="home"),
     path("models/", models.model_list, name="model-list"),
-    path("models/new/", models.model_create_view, name="model-create"),
+    path("models/new/", models.ModelCreate.as_view(), name="model-create"),
     path("models/<str:name>/", models.model_detail, name="model-detail"),
-    path("models/<str:name>/edit/", models.model_edit_view, name="model-edit"),
-    path("models/<str:name>/versions/new/", versions.version_create_view, name="version-create"),
+    path("models/<str:name>/edit/", models.ModelEdit.as_view(), name="model-edit"),
+    path(
+        "models/<str:name>/versions/new/", versions.VersionCreate.as_view(), name="version-create"
+    ),
     path(
         "models/<str:name>/versions/<int:number>/", versions.version_detail, name="version-detail"
     ),
@@ -26,7 +30,11 @@ urlpatterns = [
     path("jobs/<int:job_id>/", versions.job_status, name="job-status"),
     # Model cards
     path("models/<str:name>/versions/<int:number>/card/", cards.card_detail, name="card-detail"),
-    path("models/<str:name>/versions/<int:number>/card/edit/", cards.card_edit, name="card-edit"),
+    path(
+        "models/<str:name>/versions/<int:number>/card/edit/",
+        cards.CardEdit.as_view(),
+        name="card-edit",
+    ),
     path(
         "models/<str:name>/versions/<int:number>/card/preview/",
         cards.card_preview,
@@ -39,7 +47,7 @@ urlpatterns = [
     ),
     path(
         "models/<str:name>/versions/<int:number>/card/import/",
-        cards.card_import_view,
+        cards.CardImport.as_view(),
         name="card-import",
     ),
     path(

@@ -204,7 +204,7 @@ SYSTEM_CREATE = roles(SIGNED_IN, auditor=403, approver=403, admin=403)
 # fmt: off
 ROUTES = [
     # --- Accounts and tokens
-    ui("home", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
+    ui("registry:home", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
     ui("login", expect=roles(REDIRECT_ALL, anonymous=200)),
     ui("logout", method="post", expect={r: LOGIN for r in SIGNED_IN}),
     # Single sign-on is off in the matrix's world (no OIDC_ISSUER): both answer 404 to all;
@@ -220,16 +220,16 @@ ROUTES = [
     ui("two-factor-remove", method="post", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
     ui("password_change", expect=SIGNED_IN),
     ui("password_change_done", expect=SIGNED_IN),
-    ui("token-list", expect=SIGNED_IN),
-    ui("token-list", method="post", data=_post({"name": "ci", "scope": "read"}), writes=1,
-       expect=SIGNED_IN, label="POST token-list (create)"),
-    ui("token-list-all", expect=ADMIN_ONLY),
-    ui("token-revoke", _token, method="post", expect=OWN_TOKEN, writes=1),
+    ui("governance:token-list", expect=SIGNED_IN),
+    ui("governance:token-list", method="post", data=_post({"name": "ci", "scope": "read"}),
+       writes=1, expect=SIGNED_IN, label="POST token-list (create)"),
+    ui("governance:token-list-all", expect=ADMIN_ONLY),
+    ui("governance:token-revoke", _token, method="post", expect=OWN_TOKEN, writes=1),
     # --- Webhooks
-    ui("webhook-list", expect=MANAGERS_AND_ADMINS),
-    ui("webhook-detail", _hook, expect=WEBHOOK),
-    ui("webhook-test", _hook, method="post", expect=WEBHOOK_WRITE, writes=1),
-    ui("webhook-remove", _hook, method="post", expect=WEBHOOK_WRITE, writes=1),
+    ui("governance:webhook-list", expect=MANAGERS_AND_ADMINS),
+    ui("governance:webhook-detail", _hook, expect=WEBHOOK),
+    ui("governance:webhook-test", _hook, method="post", expect=WEBHOOK_WRITE, writes=1),
+    ui("governance:webhook-remove", _hook, method="post", expect=WEBHOOK_WRITE, writes=1),
     # --- Models and versions
     ui("registry:model-list", expect=SIGNED_IN),
     ui("registry:model-create", expect=roles(SIGNED_IN, auditor=403, approver=403, admin=403)),
@@ -368,7 +368,7 @@ ROUTES = [
           lambda w: reverse("aisystems:api-observation-create", args=[_sys(w)]),
           API_CHANGE, data={"metric": "precision", "value": 0.95}, writes=1, api=True),
     ui("healthz", expect={r: 200 for r in SIGNED_IN}),
-    ui("signing-keys", expect={r: 200 for r in SIGNED_IN}),
+    ui("governance:signing-keys", expect={r: 200 for r in SIGNED_IN}),
 ]
 # fmt: on
 

@@ -62,7 +62,7 @@ class Webhook(models.Model):
     def get_absolute_url(self):
         from django.urls import reverse
 
-        return reverse("webhook-detail", args=[self.pk])
+        return reverse("governance:webhook-detail", args=[self.pk])
 
     def signing_secret(self) -> str:
         """The secret in clear, for signing (raises sealing.SealError if it cannot)."""

@@ -1,16 +1,17 @@
 """The access page of a model: who holds what, and granting or revoking it."""
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
 
+from core.forms import apply_service_error
+from core.views import ServiceFormView
 from governance import access, selectors
-from governance.forms import GrantForm, RevokeForm, add_service_errors
+from governance.forms import GrantForm, RevokeForm
+from governance.object_permissions import ObjectPermissionMixin
 from governance.services import grant_assign, grant_revoke
 from governance.services.grants import may_grant
-from registry import selectors as registry_selectors
+from registry.models import RegisteredModel
 
 
 def _grantable(user, model) -> tuple[str, ...]:
@@ -20,11 +21,6 @@ def _grantable(user, model) -> tuple[str, ...]:
     if not grantable:
         raise PermissionDenied("Only the model's managers, registry admins and Compliance.")
     return grantable
-
-
-def _model(request, name):
-    model = registry_selectors.model_get(request.user, name)
-    return model, _grantable(request.user, model)
 
 
 def _render(request, model, grantable, *, grant_form=None, revoke_form=None, status=200):
@@ -44,47 +40,68 @@ def _subject(data) -> str:
     return f"user {data['user']}" if data.get("user") else f"group {data['group']}"
 
 
-@require_http_methods(["GET", "POST"])
-def model_access(request, name):
-    model, grantable = _model(request, name)
-    if request.method == "GET":
-        return _render(request, model, grantable)
-    form = GrantForm(request.POST, grantable=grantable)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            grant_assign(
-                actor=request.user,
-                registered_model=model,
-                action=data["permission"],
-                user=data["user"],
-                group=data["group"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc, field=form.subject_field)
-        else:
-            messages.success(request, f"Granted {data['permission']} to {_subject(data)}.")
-            return redirect(reverse("governance:model-access", args=[model.name]))
-    return _render(request, model, grantable, grant_form=form, status=400)
+class _AccessForm(ObjectPermissionMixin, ServiceFormView):
+    """The access page and its two forms: 404 unless the model is visible, 403 unless the
+    user may grant something on it."""
+
+    queryset = RegisteredModel.objects.select_related("team", "created_by")
+    form_name = ""
+
+    def check_permission(self, model):
+        self.grantable = _grantable(self.request.user, model)
+
+    def get(self, request, *args, **kwargs):
+        return _render(request, self.object, self.grantable)
+
+    def form_invalid(self, form):
+        return _render(
+            self.request, self.object, self.grantable, status=400, **{self.form_name: form}
+        )
+
+    def get_success_url(self, result):
+        return reverse("governance:model-access", args=[self.object.name])
 
 
-@require_POST
-def model_access_revoke(request, name):
-    model, grantable = _model(request, name)
-    form = RevokeForm(request.POST)
-    if form.is_valid():
+class ModelAccess(_AccessForm):
+    form_class = GrantForm
+    form_name = "grant_form"
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"grantable": self.grantable}
+
+    def service_error(self, form, exc):
+        apply_service_error(form, exc, field=form.subject_field)
+
+    def perform(self, form):
         data = form.cleaned_data
-        try:
-            grant_revoke(
-                actor=request.user,
-                registered_model=model,
-                action=data["permission"],
-                user=data.get("user"),
-                group=data.get("group"),
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Revoked {data['permission']} from {_subject(data)}.")
-            return redirect(reverse("governance:model-access", args=[model.name]))
-    return _render(request, model, grantable, revoke_form=form, status=400)
+        return grant_assign(
+            actor=self.request.user,
+            registered_model=self.object,
+            action=data["permission"],
+            user=data["user"],
+            group=data["group"],
+        )
+
+    def get_success_message(self, form, result):
+        data = form.cleaned_data
+        return f"Granted {data['permission']} to {_subject(data)}."
+
+
+class ModelAccessRevoke(_AccessForm):
+    http_method_names = ["post"]
+    form_class = RevokeForm
+    form_name = "revoke_form"
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return grant_revoke(
+            actor=self.request.user,
+            registered_model=self.object,
+            action=data["permission"],
+            user=data.get("user"),
+            group=data.get("group"),
+        )
+
+    def get_success_message(self, form, result):
+        data = form.cleaned_data
+        return f"Revoked {data['permission']} from {_subject(data)}."

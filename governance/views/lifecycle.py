@@ -1,14 +1,15 @@
 """Transition requests and lifecycle actions: thin translations of HTTP into selector reads
-and service writes. Out of scope answers 404 (the selectors), not allowed answers 403
-(PermissionDenied, from the checks here or the services), bad input answers 400 with the
-form, its errors and everything typed."""
+and service writes (core.views.ServiceFormView). Out of scope answers 404 (the selectors,
+ObjectPermissionMixin), not allowed answers 403 (PermissionDenied, from the checks here or
+the services), bad input answers 400 with the form, its errors and everything typed."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
+from core.views import ServiceFormView
 from governance import access, rules, selectors
 from governance.forms import (
     AliasDeleteForm,
@@ -19,9 +20,9 @@ from governance.forms import (
     RollbackForm,
     TransitionRequestForm,
     WithdrawForm,
-    add_service_errors,
 )
 from governance.models import TransitionRequest
+from governance.object_permissions import ObjectPermissionMixin
 from governance.services import (
     alias_delete,
     alias_set,
@@ -32,15 +33,7 @@ from governance.services import (
     transition_request_withdraw,
     version_archive,
 )
-from registry import selectors as registry_selectors
-
-
-def _bound(request):
-    return request.POST if request.method == "POST" else None
-
-
-def _status(*forms) -> int:
-    return 400 if any(f is not None and f.errors for f in forms) else 200
+from registry.models import ModelVersion, RegisteredModel
 
 
 def _next_or(request, default: str) -> str:
@@ -90,21 +83,39 @@ def _render_request(request, transition, *, status=200, **forms):
     return render(request, "governance/request_detail.html", context, status=status)
 
 
-@require_POST
-def request_decide(request, pk):
-    transition = selectors.request_get(request.user, pk)
-    rules.require_decider(request.user, transition)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            decision = decision_record(actor=request.user, request=transition, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            transition.refresh_from_db()
-            messages.success(request, _decision_message(decision, transition))
-            return redirect(transition)
-    return _render_request(request, transition, decision_form=form, status=400)
+REQUESTS = TransitionRequest.objects.select_related(
+    "model_version__registered_model__team", "model_version__created_by", "requested_by"
+)
+
+
+class _RequestAction(ObjectPermissionMixin, ServiceFormView):
+    """A form posted from the request page; on an error, that page again with the form."""
+
+    http_method_names = ["post"]
+    queryset = REQUESTS
+    lookup = {"pk": "pk"}
+    form_name = ""  # the request page's context name of this form
+
+    def form_invalid(self, form):
+        return _render_request(self.request, self.object, status=400, **{self.form_name: form})
+
+    def get_success_url(self, result):
+        return self.object.get_absolute_url()
+
+
+class RequestDecide(_RequestAction):
+    form_class = DecisionForm
+    form_name = "decision_form"
+
+    def check_permission(self, transition):
+        rules.require_decider(self.request.user, transition)
+
+    def perform(self, form):
+        return decision_record(actor=self.request.user, request=self.object, **form.cleaned_data)
+
+    def get_success_message(self, form, decision):
+        self.object.refresh_from_db()
+        return _decision_message(decision, self.object)
 
 
 def _decision_message(decision, transition) -> str:
@@ -118,89 +129,100 @@ def _decision_message(decision, transition) -> str:
     return f"Your approval is recorded; {progress.summary}."
 
 
-@require_POST
-def request_withdraw(request, pk):
-    transition = selectors.request_get(request.user, pk)
-    rules.require_requester(request.user, transition)
-    form = WithdrawForm(request.POST)
-    try:
-        transition_request_withdraw(actor=request.user, request=transition)
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _render_request(request, transition, withdraw_form=form, status=400)
-    messages.success(request, "Request withdrawn.")
-    return redirect(transition)
+class RequestWithdraw(_RequestAction):
+    form_class = WithdrawForm
+    form_name = "withdraw_form"
+    success_message = "Request withdrawn."
+
+    def check_permission(self, transition):
+        rules.require_requester(self.request.user, transition)
+
+    def perform(self, form):
+        return transition_request_withdraw(actor=self.request.user, request=self.object)
 
 
-@require_POST
-def request_comment(request, pk):
-    transition = selectors.request_get(request.user, pk)
-    rules.require_commenter(request.user, transition)
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            comment_add(actor=request.user, request=transition, body=form.cleaned_data["body"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Comment added.")
-            return redirect(f"{transition.get_absolute_url()}#comments")
-    return _render_request(request, transition, comment_form=form, status=400)
+class RequestComment(_RequestAction):
+    form_class = CommentForm
+    form_name = "comment_form"
+    success_message = "Comment added."
+
+    def check_permission(self, transition):
+        rules.require_commenter(self.request.user, transition)
+
+    def perform(self, form):
+        body = form.cleaned_data["body"]
+        return comment_add(actor=self.request.user, request=self.object, body=body)
+
+    def get_success_url(self, result):
+        return f"{self.object.get_absolute_url()}#comments"
 
 
 # --- From the version page ------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-def request_open(request, name, number):
-    version = registry_selectors.version_get(request.user, name, number, "change")
-    form = TransitionRequestForm(_bound(request), current_stage=version.stage)
-    if request.method == "POST" and form.is_valid():
-        try:
-            transition = transition_request_open(
-                actor=request.user, version=version, **form.cleaned_data
+VERSIONS = ModelVersion.objects.select_related("registered_model__team", "created_by")
+MODELS = RegisteredModel.objects.select_related("team", "created_by")
+
+
+class _VersionForm(ObjectPermissionMixin, ServiceFormView):
+    queryset = VERSIONS
+    lookup = {"registered_model__name": "name", "version": "number"}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            model=self.object.registered_model, version=self.object, **kwargs
+        )
+
+
+class RequestOpen(_VersionForm):
+    action = "change"
+    form_class = TransitionRequestForm
+    template_name = "governance/request_open.html"
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"current_stage": self.object.stage}
+
+    def perform(self, form):
+        return transition_request_open(
+            actor=self.request.user, version=self.object, **form.cleaned_data
+        )
+
+    def succeeded(self, form, transition):
+        undecidable = selectors.nobody_can_decide(transition, [])
+        if undecidable:
+            messages.warning(
+                self.request,
+                f"Requested {transition.target_stage} for {self.object}. {undecidable}",
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
         else:
-            undecidable = selectors.nobody_can_decide(transition, [])
-            if undecidable:
-                messages.warning(
-                    request, f"Requested {transition.target_stage} for {version}. {undecidable}"
-                )
-            else:
-                messages.success(
-                    request,
-                    f"Requested {transition.target_stage} for {version}; "
-                    "the model's approvers have been notified.",
-                )
-            return redirect(transition)
-    context = {
-        "model": version.registered_model,
-        "version": version,
-        "form": form,
-        "stage_gates": selectors.version_stage_gates(version),
-        "pending": selectors.pending_requests(request.user, version=version),
-    }
-    return render(request, "governance/request_open.html", context, status=_status(form))
+            messages.success(
+                self.request,
+                f"Requested {transition.target_stage} for {self.object}; "
+                "the model's approvers have been notified.",
+            )
+        return redirect(transition)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            stage_gates=selectors.version_stage_gates(self.object),
+            pending=selectors.pending_requests(self.request.user, version=self.object),
+            **kwargs,
+        )
 
 
-@require_http_methods(["GET", "POST"])
-def version_archive_view(request, name, number):
-    version = registry_selectors.version_get(request.user, name, number)
-    # Taking a version out of Production is a governed change: approve, not change.
-    access.require(request.user, version.registered_model, rules.archive_right(version))
-    form = ArchiveForm(_bound(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            version_archive(actor=request.user, version=version, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Archived {version}.")
-            return redirect(version)
-    context = {"model": version.registered_model, "version": version, "form": form}
-    return render(request, "governance/version_archive.html", context, status=_status(form))
+class VersionArchive(_VersionForm):
+    form_class = ArchiveForm
+    template_name = "governance/version_archive.html"
+    success_message = "Archived {view.object}."
+
+    def get_action(self, version):
+        # Taking a version out of Production is a governed change: approve, not change.
+        return rules.archive_right(version)
+
+    def perform(self, form):
+        reason = form.cleaned_data["reason"]
+        version_archive(actor=self.request.user, version=self.object, reason=reason)
+        return self.object
 
 
 def _require_alias_right(user, model):
@@ -223,74 +245,81 @@ def _render_aliases(request, model, *, status=200, form=None, delete_form=None):
     return render(request, "governance/aliases.html", context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
-def model_aliases(request, name):
-    model = registry_selectors.model_get(request.user, name)
-    if request.method == "GET":
-        return _render_aliases(request, model)
-    _require_alias_right(request.user, model)
-    form = AliasForm(request.POST)
-    if form.is_valid():
-        version = selectors.version_by_number(model, form.cleaned_data["version"])
+class _AliasForm(ObjectPermissionMixin, ServiceFormView):
+    """The aliases page (anyone who sees the model) and its two forms (change or approve:
+    the service tells which a protected alias needs)."""
+
+    queryset = MODELS
+
+    def check_permission(self, model):
+        if self.request.method == "POST":
+            _require_alias_right(self.request.user, model)
+
+    def get(self, request, *args, **kwargs):
+        return _render_aliases(request, self.object)
+
+    def form_invalid(self, form):
+        return _render_aliases(self.request, self.object, status=400, **{self.form_name: form})
+
+
+class ModelAliases(_AliasForm):
+    form_class = AliasForm
+    form_name = "form"
+    error_field = "alias"
+
+    def perform(self, form):
+        number = form.cleaned_data["version"]
+        version = selectors.version_by_number(self.object, number)
         if version is None:
-            form.add_error("version", f"{model} has no version {form.cleaned_data['version']}.")
-        else:
-            try:
-                row = alias_set(
-                    actor=request.user,
-                    registered_model=model,
-                    alias=form.cleaned_data["alias"],
-                    version=version,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc, field="alias")
-            else:
-                messages.success(request, f"@{row.alias} now points at v{version.version}.")
-                return redirect(_next_or(request, version.get_absolute_url()))
-    return _render_aliases(request, model, form=form, status=400)
+            raise ValidationError({"version": f"{self.object} has no version {number}."})
+        row = alias_set(
+            actor=self.request.user,
+            registered_model=self.object,
+            alias=form.cleaned_data["alias"],
+            version=version,
+        )
+        return row, version
+
+    def succeeded(self, form, result):
+        row, version = result
+        messages.success(self.request, f"@{row.alias} now points at v{version.version}.")
+        return redirect(_next_or(self.request, version.get_absolute_url()))
 
 
-@require_POST
-def model_alias_delete(request, name):
-    model = registry_selectors.model_get(request.user, name)
-    _require_alias_right(request.user, model)
-    form = AliasDeleteForm(request.POST)
-    if form.is_valid():
+class ModelAliasDelete(_AliasForm):
+    http_method_names = ["post"]
+    form_class = AliasDeleteForm
+    form_name = "delete_form"
+    success_message = "Removed @{data[alias]}."
+
+    def perform(self, form):
         alias = form.cleaned_data["alias"]
-        try:
-            alias_delete(actor=request.user, registered_model=model, alias=alias)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Removed @{alias}.")
-            return redirect(_next_or(request, model.get_absolute_url()))
-    return _render_aliases(request, model, delete_form=form, status=400)
+        return alias_delete(actor=self.request.user, registered_model=self.object, alias=alias)
+
+    def get_success_url(self, result):
+        return _next_or(self.request, self.object.get_absolute_url())
 
 
 # --- From the model page --------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-def model_rollback(request, name):
-    model = registry_selectors.model_get(request.user, name, "approve")
-    form = RollbackForm(_bound(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            review = emergency_rollback(
-                actor=request.user, registered_model=model, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Rolled back: {review.model_version} is in Production again. "
-                "This post-hoc review must now be decided by another approver.",
-            )
-            return redirect(review)
-    context = {
-        "model": model,
-        "form": form,
-        "production": selectors.production_versions(model),
-    }
-    return render(request, "governance/rollback.html", context, status=_status(form))
+class ModelRollback(ObjectPermissionMixin, ServiceFormView):
+    queryset = MODELS
+    action = "approve"
+    form_class = RollbackForm
+    template_name = "governance/rollback.html"
+    success_message = (
+        "Rolled back: {result.model_version} is in Production again. "
+        "This post-hoc review must now be decided by another approver."
+    )
+
+    def perform(self, form):
+        reason = form.cleaned_data["reason"]
+        return emergency_rollback(
+            actor=self.request.user, registered_model=self.object, reason=reason
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            model=self.object, production=selectors.production_versions(self.object), **kwargs
+        )

@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET
 
+from core.views import ServiceFormView
 from core.web import paginate, render_htmx, stored_file_response
-from governance.forms import add_service_errors
 from governance.models import Report
 from governance.reports import kinds
 from governance.reports.forms import ReportForm, available_kinds
@@ -38,30 +38,29 @@ def _list_context(request, form):
     }
 
 
-@require_http_methods(["GET", "POST"])
-def report_list(request):
+class ReportList(ServiceFormView):
     """GET: the list and the form (prefilled from the query string, e.g. from a version
-    page). POST: queue a report, then go to its page to watch it."""
-    if request.method == "POST":
-        form = ReportForm(request.POST, user=request.user)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                report = report_request(
-                    actor=request.user, kind=data["kind"], fmt=data["format"], scope=data["scope"]
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Report queued. This page shows its progress.")
-                return redirect(report)
-        context = _list_context(request, form)
-        return render(request, "governance/reports/list.html", context, status=400)
-    form = ReportForm(initial=request.GET.dict() or None, user=request.user)
-    context = _list_context(request, form)
-    return render_htmx(
-        request, "governance/reports/list.html", "governance/reports/_table.html", context
-    )
+    page; htmx gets the table). POST: queue a report, then go to its page to watch it."""
+
+    form_class = ReportForm
+    template_name = "governance/reports/list.html"
+    partial_template_name = "governance/reports/_table.html"
+    success_message = "Report queued. This page shows its progress."
+
+    def get_initial(self):
+        return self.request.GET.dict() or None
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"user": self.request.user}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return report_request(
+            actor=self.request.user, kind=data["kind"], fmt=data["format"], scope=data["scope"]
+        )
+
+    def get_context_data(self, **kwargs):
+        return _list_context(self.request, kwargs["form"])
 
 
 @require_GET

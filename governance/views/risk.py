@@ -1,13 +1,15 @@
 """The risk class of a model: set it, or ask Compliance for a governed change, and the
 page where that request is decided. Thin: the services decide what is allowed."""
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
+from core.views import ServiceFormView
 from governance import access, selectors
-from governance.forms import DecisionForm, RiskClassForm, WithdrawForm, add_service_errors
+from governance.forms import DecisionForm, RiskClassForm, WithdrawForm
+from governance.models import RiskClassChangeRequest
+from governance.object_permissions import ObjectPermissionMixin
 from governance.rules import governed_because
 from governance.services import (
     model_risk_class_set,
@@ -15,47 +17,45 @@ from governance.services import (
     risk_class_request_open,
     risk_class_request_withdraw,
 )
-from registry import selectors as registry_selectors
+from registry.models import RegisteredModel
 
 
-@require_http_methods(["GET", "POST"])
-def model_risk_class(request, name):
-    model = registry_selectors.model_get(request.user, name, "change")
-    form = RiskClassForm(
-        request.POST if request.method == "POST" else None, initial={"risk_class": model.risk_class}
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        governed = governed_because(model, data["risk_class"])
-        try:
-            if governed is None:
-                model = model_risk_class_set(actor=request.user, registered_model=model, **data)
-            else:
-                change = risk_class_request_open(actor=request.user, registered_model=model, **data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            if governed is None:
-                messages.success(
-                    request, f"Risk class of {model} set to {model.get_risk_class_display()}."
-                )
-                return redirect(model)
-            messages.success(
-                request,
-                f"This change needs a Compliance decision because {governed}. Request "
-                f"#{change.pk} is open; {model} stays {model.get_risk_class_display()} until "
-                "it is approved.",
-            )
-            return redirect(change)
-    context = {
-        "model": model,
-        "form": form,
-        "pending_change": selectors.pending_risk_request(request.user, model),
-        "live": selectors.has_live_version(model),
-    }
-    return render(
-        request, "governance/risk_class.html", context, status=400 if form.errors else 200
-    )
+class ModelRiskClass(ObjectPermissionMixin, ServiceFormView):
+    """Set the class at once, or, when the change is governed, open a request for it."""
+
+    queryset = RegisteredModel.objects.select_related("team", "created_by")
+    action = "change"
+    form_class = RiskClassForm
+    template_name = "governance/risk_class.html"
+
+    def get_initial(self):
+        return {"risk_class": self.object.risk_class}
+
+    def perform(self, form):
+        data, model = form.cleaned_data, self.object
+        self.governed = governed_because(model, data["risk_class"])
+        if self.governed is None:
+            return model_risk_class_set(actor=self.request.user, registered_model=model, **data)
+        return risk_class_request_open(actor=self.request.user, registered_model=model, **data)
+
+    def get_success_message(self, form, result):
+        if self.governed is None:
+            return f"Risk class of {result} set to {result.get_risk_class_display()}."
+        model = self.object
+        return (
+            f"This change needs a Compliance decision because {self.governed}. Request "
+            f"#{result.pk} is open; {model} stays {model.get_risk_class_display()} until "
+            "it is approved."
+        )
+
+    def get_context_data(self, **kwargs):
+        model = self.object
+        return super().get_context_data(
+            model=model,
+            pending_change=selectors.pending_risk_request(self.request.user, model),
+            live=selectors.has_live_version(model),
+            **kwargs,
+        )
 
 
 @require_GET
@@ -82,44 +82,58 @@ def _render(request, change, *, status=200, **forms):
     return render(request, "governance/risk_request.html", context, status=status)
 
 
-@require_POST
-def risk_request_decide(request, pk):
-    change = selectors.risk_request_get(request.user, pk)
-    if change.is_pending:
-        refusal = selectors.risk_decision_refusal(request.user, change)
-        if refusal is not None:
-            raise PermissionDenied(refusal)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            decision = risk_class_request_decide(
-                actor=request.user, request=change, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            model = change.registered_model
-            model.refresh_from_db()
-            if decision.outcome == "approve":
-                text = f"Approved: {model} is now {model.get_risk_class_display()}."
-            else:
-                text = f"Rejected: {model} stays {model.get_risk_class_display()}."
-            messages.success(request, text)
-            return redirect(change)
-    change.refresh_from_db()
-    return _render(request, change, decision_form=form, status=400)
+class _RiskRequestAction(ObjectPermissionMixin, ServiceFormView):
+    """A form posted from the request page; on an error, that page again with the form."""
+
+    http_method_names = ["post"]
+    queryset = RiskClassChangeRequest.objects.select_related(
+        "registered_model__team", "requested_by"
+    )
+    lookup = {"pk": "pk"}
+    form_name = ""
+
+    def form_invalid(self, form):
+        return _render(self.request, self.object, status=400, **{self.form_name: form})
+
+    def get_success_url(self, result):
+        return self.object.get_absolute_url()
 
 
-@require_POST
-def risk_request_withdraw(request, pk):
-    change = selectors.risk_request_get(request.user, pk)
-    if access.is_auditor(request.user) or change.requested_by_id != request.user.pk:
-        raise PermissionDenied("Only the person who asked for a change can withdraw it.")
-    form = WithdrawForm(request.POST)
-    try:
-        risk_class_request_withdraw(actor=request.user, request=change)
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _render(request, change, withdraw_form=form, status=400)
-    messages.success(request, "Request withdrawn; the risk class is unchanged.")
-    return redirect(change)
+class RiskRequestDecide(_RiskRequestAction):
+    form_class = DecisionForm
+    form_name = "decision_form"
+
+    def check_permission(self, change):
+        if change.is_pending:
+            refusal = selectors.risk_decision_refusal(self.request.user, change)
+            if refusal is not None:
+                raise PermissionDenied(refusal)
+
+    def perform(self, form):
+        return risk_class_request_decide(
+            actor=self.request.user, request=self.object, **form.cleaned_data
+        )
+
+    def get_success_message(self, form, decision):
+        model = self.object.registered_model
+        model.refresh_from_db()
+        if decision.outcome == "approve":
+            return f"Approved: {model} is now {model.get_risk_class_display()}."
+        return f"Rejected: {model} stays {model.get_risk_class_display()}."
+
+    def form_invalid(self, form):
+        self.object.refresh_from_db()
+        return super().form_invalid(form)
+
+
+class RiskRequestWithdraw(_RiskRequestAction):
+    form_class = WithdrawForm
+    form_name = "withdraw_form"
+    success_message = "Request withdrawn; the risk class is unchanged."
+
+    def check_permission(self, change):
+        if access.is_auditor(self.request.user) or change.requested_by_id != self.request.user.pk:
+            raise PermissionDenied("Only the person who asked for a change can withdraw it.")
+
+    def perform(self, form):
+        return risk_class_request_withdraw(actor=self.request.user, request=self.object)

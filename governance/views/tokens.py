@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.views import ServiceFormView
 from governance import access
-from governance.forms import add_service_errors
 from governance.models import PersonalToken
 from governance.services.tokens import all_tokens, token_create, token_revoke, tokens_for
 
@@ -46,40 +46,35 @@ class TokenForm(forms.Form):
         return moment
 
 
-@require_http_methods(["GET", "POST"])
-def token_list(request):
-    form = TokenForm(request.POST or None)
-    created = None
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                token, raw = token_create(
-                    actor=request.user,
-                    name=form.cleaned_data["name"],
-                    scope=form.cleaned_data["scope"],
-                    expires_at=form.cleaned_data["expires_at"],
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                created = {"token": token, "raw": raw}
-                form = TokenForm()
-        if form.errors:
-            status = 400
-    response = render(
-        request,
-        "governance/tokens.html",
-        {
-            "form": form,
-            "created": created,
-            "tokens": tokens_for(request.user),
-            "is_admin_view": False,
-        },
-        status=status,
-    )
-    response["Cache-Control"] = "no-store"  # a new token is on this page once
-    return response
+class TokenList(ServiceFormView):
+    """The user's tokens and the form that makes one; a new token is shown once, on the
+    page the form posted to (no redirect, never cached)."""
+
+    form_class = TokenForm
+    template_name = "governance/tokens.html"
+
+    def perform(self, form):
+        return token_create(
+            actor=self.request.user,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            expires_at=form.cleaned_data["expires_at"],
+        )
+
+    def succeeded(self, form, result):
+        token, raw = result
+        return self.render_form(TokenForm(), created={"token": token, "raw": raw})
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("created", None)
+        return super().get_context_data(
+            tokens=tokens_for(self.request.user), is_admin_view=False, **kwargs
+        )
+
+    def render_form(self, form, **kwargs):
+        response = super().render_form(form, **kwargs)
+        response["Cache-Control"] = "no-store"  # a new token is on this page once
+        return response
 
 
 @require_http_methods(["GET"])
@@ -103,5 +98,5 @@ def token_revoke_view(request, pk):
         token_revoke(actor=request.user, token=token)
     target = request.POST.get("next")
     if target == "all" and access.is_registry_admin(request.user):
-        return redirect("token-list-all")
-    return redirect("token-list")
+        return redirect("governance:token-list-all")
+    return redirect("governance:token-list")

@@ -2,13 +2,13 @@
 deliveries, and a "send test" button."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.views import ServiceFormView
 from core.web import paginate
 from governance import access
-from governance.forms import add_service_errors
 from governance.models.webhooks import EVENTS
 from governance.services.webhooks import (
     can_manage_webhooks,
@@ -53,34 +53,43 @@ class WebhookForm(forms.Form):
             self.fields["model"].error_messages["required"] = "Choose a model you manage."
 
 
-@require_http_methods(["GET", "POST"])
-def webhook_list(request):
-    if not can_manage_webhooks(request.user):
-        raise PermissionDenied("Registry admins and model managers manage webhooks.")
-    form = WebhookForm(request.POST or None, user=request.user)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            hook, secret = webhook_create(
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                registered_model=form.cleaned_data["model"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            created = {"webhook": hook, "secret": secret}
-            form = WebhookForm(user=request.user)
-    response = render(
-        request,
-        "governance/webhooks.html",
-        {"form": form, "created": created, "webhooks": webhooks_visible(request.user)},
-        status=400 if form.errors else 200,
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+class WebhookList(ServiceFormView):
+    """The endpoints the user may see and the form that adds one; the new endpoint's
+    signing secret is shown once, on the page the form posted to (never cached)."""
+
+    form_class = WebhookForm
+    template_name = "governance/webhooks.html"
+
+    def prepare(self):
+        super().prepare()
+        if not can_manage_webhooks(self.request.user):
+            raise PermissionDenied("Registry admins and model managers manage webhooks.")
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"user": self.request.user}
+
+    def perform(self, form):
+        return webhook_create(
+            actor=self.request.user,
+            name=form.cleaned_data["name"],
+            url=form.cleaned_data["url"],
+            events=form.cleaned_data["events"],
+            registered_model=form.cleaned_data["model"],
+        )
+
+    def succeeded(self, form, result):
+        hook, secret = result
+        form = WebhookForm(user=self.request.user)
+        return self.render_form(form, created={"webhook": hook, "secret": secret})
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("created", None)
+        return super().get_context_data(webhooks=webhooks_visible(self.request.user), **kwargs)
+
+    def render_form(self, form, **kwargs):
+        response = super().render_form(form, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @require_http_methods(["GET"])
@@ -94,11 +103,11 @@ def webhook_detail(request, pk):
 def webhook_test(request, pk):
     hook = get_object_or_404(webhooks_visible(request.user), pk=pk)
     webhook_send_test(actor=request.user, webhook=hook)
-    return redirect("webhook-detail", pk=hook.pk)
+    return redirect("governance:webhook-detail", pk=hook.pk)
 
 
 @require_POST
 def webhook_remove(request, pk):
     hook = get_object_or_404(webhooks_visible(request.user), pk=pk)
     webhook_delete(actor=request.user, webhook=hook)
-    return redirect("webhook-list")
+    return redirect("governance:webhook-list")

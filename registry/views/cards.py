@@ -4,15 +4,16 @@ README.md import, and the exports (README.md, a print page, PDF)."""
 import json
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from core.views import ServiceFormView
 from governance import access
+from governance.object_permissions import ObjectPermissionMixin
 from registry import selectors
 from registry.card_forms import CardImportForm, ModelCardForm
 from registry.cards import (
@@ -31,6 +32,7 @@ from registry.cards import (
 )
 from registry.csp import document_policy
 from registry.markdown import render_markdown
+from registry.models import ModelVersion
 from registry.pdf import document_anchor, html_to_pdf
 from registry.services.cards import card_edit_check, card_import, card_save
 
@@ -114,66 +116,87 @@ def _posted_completeness(request, metrics):
     return sections, completeness_of(sections, metadata, has_slices=has_sliced_metrics(metrics))
 
 
-@require_http_methods(["GET", "POST"])
-def card_edit(request, name, number):
-    version, card, metrics = _version(request, name, number, "change")
-    card_edit_check(actor=request.user, version=version)  # CardLocked: a 403
-    required = required_section_keys()
-    form = ModelCardForm(
-        request.POST if request.method == "POST" else None,
-        initial=ModelCardForm.initial_for(card),
-        required_keys=required,
-    )
-    _live_preview_attrs(form, version)
-    status = 200
-    sections, completeness = dict(card.sections), card_completeness(card, metrics)
-    if request.method == "POST":
-        sections, completeness = _posted_completeness(request, metrics)
+class _CardWrite(ObjectPermissionMixin, ServiceFormView):
+    """A write to a version's card: change permission, refused once the card is locked."""
+
+    queryset = ModelVersion.objects.select_related("registered_model__team", "created_by")
+    lookup = {"registered_model__name": "name", "version": "number"}
+    action = "change"
+
+    def prepare(self):
+        super().prepare()
+        card_edit_check(actor=self.request.user, version=self.object)  # CardLocked: a 403
+        self.card, self.metrics = card_of(self.object), list(self.object.metrics.all())
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            model=self.object.registered_model, version=self.object, **kwargs
+        )
+
+    def card_url(self, name: str) -> str:
+        return reverse(name, args=[self.object.registered_model.name, self.object.version])
+
+
+class CardEdit(_CardWrite):
+    """The editor. "Preview" posts render the page with the typed text and save nothing; a
+    save based on an older revision than the card's is a conflict (409)."""
+
+    template_name = "registry/card_edit.html"
+
+    def get_form(self):
+        self.required = required_section_keys()
+        form = ModelCardForm(
+            self.request.POST if self.request.method == "POST" else None,
+            initial=ModelCardForm.initial_for(self.card),
+            required_keys=self.required,
+        )
+        _live_preview_attrs(form, self.object)
+        return form
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
         if form.is_valid() and "preview" not in request.POST:
-            try:
-                revision = card_save(
-                    actor=request.user,
-                    version=version,
-                    sections=form.sections(),
-                    metadata=form.metadata(),
-                    expected_revision=form.cleaned_data["base_revision"],
-                    note=form.cleaned_data["note"],
-                )
-            except ValidationError as exc:
-                status = 409 if getattr(exc, "code", "") == "conflict" else 400
-                _add_errors(form, exc)
-            else:
-                if revision is None:
-                    messages.info(request, "Nothing changed; the card was not saved.")
-                else:
-                    messages.success(
-                        request,
-                        f"Saved the model card of {version} (revision {revision.number}).",
-                    )
-                return redirect(
-                    "registry:card-detail", version.registered_model.name, version.version
-                )
-        elif form.errors:
-            status = 400
-    context = {
-        "model": version.registered_model,
-        "version": version,
-        "card": card,
-        "form": form,
-        "previews": _previews(sections),
-        "completeness": completeness,
-        "required": set(required),
-        "previewing": request.method == "POST" and "preview" in request.POST,
-    }
-    return render(request, "registry/card_edit.html", context, status=status)
+            return self.form_valid(form)
+        return self.render_form(form, status=400 if form.errors else 200)
 
+    def perform(self, form):
+        return card_save(
+            actor=self.request.user,
+            version=self.object,
+            sections=form.sections(),
+            metadata=form.metadata(),
+            expected_revision=form.cleaned_data["base_revision"],
+            note=form.cleaned_data["note"],
+        )
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+    def service_error(self, form, exc):
+        self.invalid_status = 409 if getattr(exc, "code", "") == "conflict" else 400
+        super().service_error(form, exc)
+
+    def succeeded(self, form, revision):
+        if revision is None:
+            messages.info(self.request, "Nothing changed; the card was not saved.")
+        else:
+            messages.success(
+                self.request,
+                f"Saved the model card of {self.object} (revision {revision.number}).",
+            )
+        return redirect(self.card_url("registry:card-detail"))
+
+    def get_context_data(self, **kwargs):
+        if self.request.method == "POST":
+            sections, completeness = _posted_completeness(self.request, self.metrics)
+        else:
+            sections = dict(self.card.sections)
+            completeness = card_completeness(self.card, self.metrics)
+        return super().get_context_data(
+            card=self.card,
+            previews=_previews(sections),
+            completeness=completeness,
+            required=set(self.required),
+            previewing=self.request.method == "POST" and "preview" in self.request.POST,
+            **kwargs,
+        )
 
 
 @require_POST
@@ -233,36 +256,25 @@ def _text(value) -> str:
     return ", ".join(value) if isinstance(value, list) else (value or "")
 
 
-@require_http_methods(["GET", "POST"])
-def card_import_view(request, name, number):
-    version, card, metrics = _version(request, name, number, "change")
-    card_edit_check(actor=request.user, version=version)  # CardLocked: a 403
-    form = (
-        CardImportForm(request.POST, request.FILES)
-        if request.method == "POST"
-        else CardImportForm()
-    )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            upload = form.cleaned_data["readme"]
-            try:
-                revision, parsed = card_import(
-                    actor=request.user,
-                    version=version,
-                    text=upload["text"],
-                    filename=upload["name"],
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc)
-            else:
-                _import_messages(request, version, metrics, revision, parsed)
-                return redirect(
-                    "registry:card-edit", version.registered_model.name, version.version
-                )
-    context = {"model": version.registered_model, "version": version, "form": form}
-    return render(request, "registry/card_import.html", context, status=status)
+class CardImport(_CardWrite):
+    """A Hugging Face README.md as a new revision of the card."""
+
+    form_class = CardImportForm
+    template_name = "registry/card_import.html"
+
+    def perform(self, form):
+        upload = form.cleaned_data["readme"]
+        return card_import(
+            actor=self.request.user,
+            version=self.object,
+            text=upload["text"],
+            filename=upload["name"],
+        )
+
+    def succeeded(self, form, result):
+        revision, parsed = result
+        _import_messages(self.request, self.object, self.metrics, revision, parsed)
+        return redirect(self.card_url("registry:card-edit"))
 
 
 def _import_messages(request, version, metrics, revision, parsed) -> None:

@@ -1,13 +1,12 @@
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.core.exceptions import PermissionDenied
 
+from core.views import ServiceFormView
 from core.web import paginate, paginate_capped, query_without_page, render_htmx
 from governance import access
+from governance.object_permissions import ObjectPermissionMixin
 from registry import selectors
 from registry.forms import ModelEditForm, RegisteredModelForm
-from registry.models import Stage
+from registry.models import RegisteredModel, Stage
 from registry.services import model_create, model_update
 from registry.services.common import tags_text
 from registry.services.models import can_register_models
@@ -35,29 +34,21 @@ def model_list(request):
     return render_htmx(request, "registry/model_list.html", "registry/_model_table.html", context)
 
 
-def _form_errors_from(form, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+class ModelCreate(ServiceFormView):
+    form_class = RegisteredModelForm
+    template_name = "registry/model_form.html"
+    success_message = "Registered {result.name}. Upload its first version next."
 
+    def prepare(self):
+        super().prepare()
+        if not can_register_models(self.request.user):
+            raise PermissionDenied("Only data scientists can register models.")
 
-@require_http_methods(["GET", "POST"])
-def model_create_view(request):
-    if not can_register_models(request.user):
-        raise PermissionDenied("Only data scientists can register models.")
-    form = RegisteredModelForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            model = model_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors_from(form, exc)
-        else:
-            messages.success(request, f"Registered {model.name}. Upload its first version next.")
-            return redirect(model)
-    status = 400 if form.errors else 200
-    return render(request, "registry/model_form.html", {"form": form}, status=status)
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"user": self.request.user}
+
+    def perform(self, form):
+        return model_create(actor=self.request.user, **form.cleaned_data)
 
 
 def model_detail(request, name):
@@ -82,16 +73,19 @@ def model_detail(request, name):
     )
 
 
-@require_http_methods(["GET", "POST"])
-def model_edit_view(request, name):
-    model = selectors.model_get(request.user, name, "change")
-    initial = {"description": model.description, "tags": tags_text(model.tags.all())}
-    form = ModelEditForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        model_update(actor=request.user, registered_model=model, **form.cleaned_data)
-        messages.success(request, f"Saved {model.name}.")
-        return redirect(model)
-    status = 400 if form.errors else 200
-    return render(
-        request, "registry/model_edit.html", {"form": form, "model": model}, status=status
-    )
+class ModelEdit(ObjectPermissionMixin, ServiceFormView):
+    queryset = RegisteredModel.objects.select_related("team", "created_by")
+    action = "change"
+    form_class = ModelEditForm
+    template_name = "registry/model_edit.html"
+    success_message = "Saved {result.name}."
+
+    def get_initial(self):
+        return {"description": self.object.description, "tags": tags_text(self.object.tags.all())}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(model=self.object, **kwargs)
+
+    def perform(self, form):
+        model_update(actor=self.request.user, registered_model=self.object, **form.cleaned_data)
+        return self.object

@@ -6,7 +6,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.forms import apply_service_error
+from core.views import ServiceFormView
 from core.web import stored_file_response
+from governance.object_permissions import ObjectPermissionMixin
 from registry import selectors, storage, uploads
 from registry.forms import (
     MetricFormSet,
@@ -15,7 +18,7 @@ from registry.forms import (
     collect_metrics,
     collect_params,
 )
-from registry.models import Job
+from registry.models import Job, RegisteredModel
 from registry.services import version_create
 from registry.services.artifacts import (
     artifact_download_record,
@@ -24,59 +27,71 @@ from registry.services.artifacts import (
 from registry.services.versions import UploadFile, VersionInput
 
 
-@require_http_methods(["GET", "POST"])
-def version_create_view(request, name):
-    model = selectors.model_get(request.user, name, "change")
-    data = files = None
-    interrupted = False
-    if request.method == "POST":
-        data, files, interrupted = uploads.read_upload(request)
-    form = VersionUploadForm(
-        data,
-        files,
-        oversize=getattr(request, "oversize_uploads", ()),
-        max_bytes=settings.ARTIFACT_MAX_BYTES,
-        interrupted=interrupted,
-    )
-    metric_formset = MetricFormSet(data, prefix="metrics")
-    param_formset = ParamFormSet(data, prefix="params")
-    if request.method == "POST" and all(
-        [form.is_valid(), metric_formset.is_valid(), param_formset.is_valid()]
-    ):
-        params = collect_params(param_formset, form.cleaned_data["params_file"])
-        if not any(f.errors for f in param_formset.forms):
-            version_input = VersionInput(
-                files=[
-                    UploadFile(f, f.name, f.content_type or "") for f in form.cleaned_data["files"]
-                ],
-                metrics=collect_metrics(metric_formset),
-                params=params,
-                lineage=form.lineage(),
-                tags=form.cleaned_data["tags"],
-                description=form.cleaned_data["description"],
-            )
-            try:
-                version = version_create(
-                    actor=request.user, registered_model=model, data=version_input
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            except storage.ArtifactError as exc:
-                form.add_error("files", str(exc))
-            except storage.ArtifactStorageError as exc:
-                form.add_error(None, f"{exc}. Nothing was saved; please try again.")
-            else:
-                messages.success(request, f"Uploaded version {version.version} of {model.name}.")
-                return _redirect_after_upload(request, version)
-    context = {
-        "model": model,
-        "form": form,
-        "metric_formset": metric_formset,
-        "param_formset": param_formset,
-        "max_bytes": settings.ARTIFACT_MAX_BYTES,
-    }
-    has_errors = request.method == "POST"
-    return render(request, "registry/version_form.html", context, status=400 if has_errors else 200)
+class VersionCreate(ObjectPermissionMixin, ServiceFormView):
+    """The upload form: files, metrics and params (two formsets), lineage. The body is read
+    by `uploads.read_upload`, which notes an interrupted or oversized upload for the form."""
+
+    queryset = RegisteredModel.objects.select_related("team", "created_by")
+    action = "change"
+    template_name = "registry/version_form.html"
+    service_errors = (ValidationError, storage.ArtifactError, storage.ArtifactStorageError)
+
+    def get_form(self):
+        data = files = None
+        interrupted = False
+        if self.request.method == "POST":
+            data, files, interrupted = uploads.read_upload(self.request)
+        self.metric_formset = MetricFormSet(data, prefix="metrics")
+        self.param_formset = ParamFormSet(data, prefix="params")
+        return VersionUploadForm(
+            data,
+            files,
+            oversize=getattr(self.request, "oversize_uploads", ()),
+            max_bytes=settings.ARTIFACT_MAX_BYTES,
+            interrupted=interrupted,
+        )
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        formsets = (self.metric_formset, self.param_formset)
+        if all([form.is_valid(), *(f.is_valid() for f in formsets)]):
+            self.params = collect_params(self.param_formset, form.cleaned_data["params_file"])
+            if not any(f.errors for f in self.param_formset.forms):
+                return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def perform(self, form):
+        version_input = VersionInput(
+            files=[UploadFile(f, f.name, f.content_type or "") for f in form.cleaned_data["files"]],
+            metrics=collect_metrics(self.metric_formset),
+            params=self.params,
+            lineage=form.lineage(),
+            tags=form.cleaned_data["tags"],
+            description=form.cleaned_data["description"],
+        )
+        return version_create(
+            actor=self.request.user, registered_model=self.object, data=version_input
+        )
+
+    def service_error(self, form, exc):
+        if isinstance(exc, storage.ArtifactStorageError):
+            form.add_error(None, f"{exc}. Nothing was saved; please try again.")
+        else:
+            field = "files" if isinstance(exc, storage.ArtifactError) else None
+            apply_service_error(form, exc, field=field)
+
+    def succeeded(self, form, version):
+        messages.success(self.request, f"Uploaded version {version.version} of {self.object.name}.")
+        return _redirect_after_upload(self.request, version)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            model=self.object,
+            metric_formset=self.metric_formset,
+            param_formset=self.param_formset,
+            max_bytes=settings.ARTIFACT_MAX_BYTES,
+            **kwargs,
+        )
 
 
 def _redirect_after_upload(request, version):

@@ -178,7 +178,7 @@ def test_rotation_keeps_old_signatures_verifying(version, client, capsys):
     new_head = transparency.tree_head_sign()
     assert new_head.key_id != old_head.key_id
     call_command("verify_audit")  # the old head verifies under the retired key
-    keys = client.get(reverse("signing-keys")).json()["keys"]
+    keys = client.get(reverse("governance:signing-keys")).json()["keys"]
     assert [(k["key_id"], k["status"]) for k in keys] == [
         (new_head.key_id, "current"),
         (old_head.key_id, "retired"),
@@ -225,7 +225,7 @@ def test_the_embedded_default_signs_a_head_after_a_request(scientist, model, mon
 
 
 def test_the_signing_keys_url_needs_no_sign_in(client):
-    response = client.get(reverse("signing-keys"))
+    response = client.get(reverse("governance:signing-keys"))
     assert response.status_code == 200
     body = response.json()
     assert body["algorithm"] == "Ed25519"

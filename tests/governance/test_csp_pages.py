@@ -113,7 +113,7 @@ def journey(settings, scientist, approver, auditor, registry_admin, model, ready
         reverse("governance:compliance-upload", args=v),
         reverse("governance:version-archive", args=v),
         reverse("governance:report-list"),
-        reverse("token-list"),
+        reverse("governance:token-list"),
         reverse("password_change"),
         reverse("password_change_done"),
         reverse("governance:queue-count"),
@@ -130,9 +130,9 @@ def journey(settings, scientist, approver, auditor, registry_admin, model, ready
         reverse("governance:report-detail", args=[report.pk]),
     ]
     admin_pages = [
-        reverse("webhook-list"),
-        reverse("webhook-detail", args=[hook.pk]),
-        reverse("token-list-all"),
+        reverse("governance:webhook-list"),
+        reverse("governance:webhook-detail", args=[hook.pk]),
+        reverse("governance:token-list-all"),
         reverse("admin:index"),
         reverse("admin:registry_registeredmodel_changelist"),
         reverse("admin:registry_registeredmodel_change", args=[model.pk]),
@@ -243,10 +243,10 @@ def test_pages_rendered_after_a_post_have_no_inline_code(
     """The one-time secret pages and forms shown again with errors: what a POST renders."""
     settings.ATTEST_WEBHOOK_ALLOW_PRIVATE = True
     posts = [
-        (scientist, reverse("token-list"), {"name": "pipeline", "scope": "read"}, 200),
+        (scientist, reverse("governance:token-list"), {"name": "pipeline", "scope": "read"}, 200),
         (
             registry_admin,
-            reverse("webhook-list"),
+            reverse("governance:webhook-list"),
             {
                 "name": "ops",
                 "url": "http://127.0.0.1:9/hook",
@@ -256,7 +256,7 @@ def test_pages_rendered_after_a_post_have_no_inline_code(
             200,
         ),
         (scientist, reverse("registry:model-create"), {"name": ""}, 400),
-        (scientist, reverse("token-list"), {"name": ""}, 400),
+        (scientist, reverse("governance:token-list"), {"name": ""}, 400),
         (
             scientist,
             reverse("registry:card-preview", args=[model.name, version.version]),

@@ -429,7 +429,9 @@ def test_service_refuses_a_read_write_token_for_an_auditor(auditor, registry_adm
 
 
 def test_profile_page_refuses_with_the_message_and_keeps_input(auditor):
-    response = client_for(auditor).post(reverse("token-list"), {"name": "mine", "scope": "write"})
+    response = client_for(auditor).post(
+        reverse("governance:token-list"), {"name": "mine", "scope": "write"}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "auditors can only hold read-only tokens" in html and 'value="mine"' in html

@@ -80,7 +80,7 @@ def test_only_admins_revoke_others_tokens(scientist, other_scientist, registry_a
 
 def test_profile_page_creates_shows_once_and_lists(scientist):
     client = client_for(scientist)
-    url = reverse("token-list")
+    url = reverse("governance:token-list")
     response = client.post(url, {"name": "training", "scope": "write", "expires_at": ""})
     assert response.status_code == 200
     raw = response.context["created"]["raw"]
@@ -90,14 +90,14 @@ def test_profile_page_creates_shows_once_and_lists(scientist):
     assert raw.encode() not in again.content and b"training" in again.content
     token = PersonalToken.objects.get(user=scientist)
     assert token.scope == "write"
-    client.post(reverse("token-revoke", args=[token.pk]))
+    client.post(reverse("governance:token-revoke", args=[token.pk]))
     token.refresh_from_db()
     assert token.revoked_at is not None
 
 
 def test_profile_page_form_errors_keep_input(scientist):
     response = client_for(scientist).post(
-        reverse("token-list"), {"name": "", "scope": "write", "expires_at": "2000-01-01"}
+        reverse("governance:token-list"), {"name": "", "scope": "write", "expires_at": "2000-01-01"}
     )
     assert response.status_code == 400
     assert response.context["form"].errors.keys() == {"name", "expires_at"}
@@ -106,27 +106,27 @@ def test_profile_page_form_errors_keep_input(scientist):
 
 def test_cannot_revoke_someone_elses_token_from_the_page(scientist, other_scientist):
     token, _ = token_create(actor=scientist, name="ci")
-    response = client_for(other_scientist).post(reverse("token-revoke", args=[token.pk]))
+    response = client_for(other_scientist).post(reverse("governance:token-revoke", args=[token.pk]))
     assert response.status_code == 404
 
 
 def test_admin_page_lists_everyones_tokens(scientist, registry_admin):
     token_create(actor=scientist, name="dana-ci")
-    assert client_for(scientist).get(reverse("token-list-all")).status_code == 403
-    response = client_for(registry_admin).get(reverse("token-list-all"))
+    assert client_for(scientist).get(reverse("governance:token-list-all")).status_code == 403
+    response = client_for(registry_admin).get(reverse("governance:token-list-all"))
     assert response.status_code == 200 and b"dana-ci" in response.content
 
 
 def test_anonymous_is_sent_to_login():
-    response = client_for(None).get(reverse("token-list"))
+    response = client_for(None).get(reverse("governance:token-list"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_auditor_may_only_create_read_only_tokens(auditor):
     client = client_for(auditor)
-    response = client.post(reverse("token-list"), {"name": "x", "scope": "write"})
+    response = client.post(reverse("governance:token-list"), {"name": "x", "scope": "write"})
     assert response.status_code == 400
-    response = client.post(reverse("token-list"), {"name": "x", "scope": "read"})
+    response = client.post(reverse("governance:token-list"), {"name": "x", "scope": "read"})
     assert response.status_code == 200
 
 

@@ -179,23 +179,28 @@ def test_pages_and_send_test(
 ):
     client = client_for(scientist)
     response = client.post(
-        reverse("webhook-list"),
+        reverse("governance:webhook-list"),
         {"name": "ops", "url": receiver.url, "events": ["version.created"], "model": model.pk},
     )
     assert response.status_code == 200
     secret = response.context["created"]["secret"]
     hook = Webhook.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("webhook-test", args=[hook.pk]))
+        response = client.post(reverse("governance:webhook-test", args=[hook.pk]))
     assert response.status_code == 302
     headers, body = receiver.received[0]
     assert verify(secret, headers, body) and json.loads(body)["event"] == "webhook.test"
-    page = client.get(reverse("webhook-detail", args=[hook.pk]))
+    page = client.get(reverse("governance:webhook-detail", args=[hook.pk]))
     assert page.status_code == 200 and b"Delivered" in page.content
     # Someone who does not manage the model: no page, and the webhook is not theirs to see.
-    assert client_for(viewer).get(reverse("webhook-list")).status_code == 403
-    assert client_for(viewer).get(reverse("webhook-detail", args=[hook.pk])).status_code == 404
-    bad = client.post(reverse("webhook-list"), {"name": "", "url": "nope", "model": model.pk})
+    assert client_for(viewer).get(reverse("governance:webhook-list")).status_code == 403
+    assert (
+        client_for(viewer).get(reverse("governance:webhook-detail", args=[hook.pk])).status_code
+        == 404
+    )
+    bad = client.post(
+        reverse("governance:webhook-list"), {"name": "", "url": "nope", "model": model.pk}
+    )
     assert bad.status_code == 400
 
 
