@@ -54,6 +54,10 @@ class ArtifactTooLarge(ArtifactError):
     pass
 
 
+class ArtifactInterrupted(ArtifactError):
+    """The body ended before the length its client announced: nothing of it is kept."""
+
+
 class ArtifactStorageError(Exception):
     """The storage backend failed; nothing was kept."""
 

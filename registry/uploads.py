@@ -97,6 +97,24 @@ def body_cut_short(request) -> bool:
     return isinstance(read, int) and isinstance(limit, int) and read < limit
 
 
+class WholeBody:
+    """A request body (the MLflow artifact proxy's PUT) read front to back that refuses to
+    end early: a client that goes away mid-body makes the read raise ArtifactInterrupted,
+    so store_stream deletes what it wrote instead of keeping the first part as the file."""
+
+    def __init__(self, request):
+        self._request = request
+
+    def read(self, size=-1):
+        try:
+            data = self._request.read(size)
+        except UnreadablePostError as exc:
+            raise storage.ArtifactInterrupted(INTERRUPTED_MESSAGE) from exc
+        if not data and body_cut_short(self._request):
+            raise storage.ArtifactInterrupted(INTERRUPTED_MESSAGE)
+        return data
+
+
 def read_upload(request):
     """(POST data, files, interrupted) of a multipart request.
 
