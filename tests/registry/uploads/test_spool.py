@@ -148,3 +148,15 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(
     assert response.status_code == 400
     assert any("interrupted" in e for e in form_errors(response))
     assert_nothing_kept(model, artifact_root, upload_tmp, audit_count)
+
+
+def test_a_spool_directory_on_another_filesystem_is_warned_about(settings, artifact_root):
+    from registry.checks import check_spool_on_artifact_disk
+
+    assert check_spool_on_artifact_disk() == []  # the fixtures' spool: same tmp filesystem
+    if not os.path.isdir("/dev/shm") or (
+        os.stat("/dev/shm").st_dev == os.stat(artifact_root).st_dev
+    ):
+        pytest.skip("needs /dev/shm on a filesystem of its own")
+    settings.FILE_UPLOAD_TEMP_DIR = "/dev/shm"
+    assert [w.id for w in check_spool_on_artifact_disk()] == ["registry.W022"]
