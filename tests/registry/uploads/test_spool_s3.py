@@ -18,8 +18,8 @@ pytestmark = pytest.mark.stack
 def test_a_form_upload_goes_to_s3_with_the_hash_taken_while_spooling(
     client,
     model,
-    s3_bucket,
-    upload_tmp,  # noqa: F811
+    s3_bucket,  # noqa: F811  (the imported fixture)
+    upload_tmp,
 ):
     s3, bucket = s3_bucket
     content = os.urandom(3 * 1024 * 1024 + 5)
