@@ -14,6 +14,7 @@ from governance import access
 from mlflow_api import filters, specs, wire
 from mlflow_api.auth import api_view
 from mlflow_api.errors import ApiError, invalid, not_found
+from registry import uploads
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
 from registry.models.tracking import DEFAULT_EXPERIMENT_ID
 from registry.services.artifacts import artifact_download_record
@@ -389,7 +390,7 @@ def artifact_file(request, params, path):
         staged_artifact_store(
             actor=request.user,
             path=path,
-            stream=request,
+            stream=uploads.WholeBody(request),  # a body cut short is refused, not kept
             content_type=request.content_type or "",
         )
         return ok()

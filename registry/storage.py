@@ -54,6 +54,10 @@ class ArtifactTooLarge(ArtifactError):
     pass
 
 
+class ArtifactInterrupted(ArtifactError):
+    """The body ended before the length its client announced: nothing of it is kept."""
+
+
 class ArtifactStorageError(Exception):
     """The storage backend failed; nothing was kept."""
 
@@ -122,6 +126,10 @@ def needs_pickle_scan(path: str, head: bytes, *, complete: bool = False, tail: b
 class HashingFile(File):
     """Wraps a readable stream: hashes and counts bytes as the storage reads them, and
     stops with ArtifactTooLarge as soon as the limit is passed."""
+
+    # Storage reads this much per call: fewer trips through Python per byte (the MLflow
+    # artifact proxy streams request bodies through here), memory still bounded.
+    DEFAULT_CHUNK_SIZE = 1024 * 1024
 
     def __init__(self, stream, name: str, max_bytes: int):
         super().__init__(stream, name=name)
@@ -193,6 +201,21 @@ class HashingFile(File):
         return self._hasher.hexdigest()
 
 
+class PrehashedFile:
+    """Mixed into a file whose SHA-256, size, head and tail were taken while it was
+    written (registry.uploads hashes each upload as it spools). store_stream then keeps
+    those instead of reading the file again; with a temporary file on local storage the
+    file is moved into place, not copied."""
+
+    prehashed_sha256: str | None = None
+
+    def set_digest(self, *, sha256: str, size: int, head: bytes, tail: bytes) -> None:
+        self.prehashed_sha256 = sha256
+        self.prehashed_size = size
+        self.prehashed_head = head
+        self.prehashed_tail = tail
+
+
 class StoredArtifact:
     """What was written: where, how big, its hash, and whether it needs a pickle scan."""
 
@@ -214,12 +237,24 @@ def store_stream(
 ) -> StoredArtifact:
     """Stream one file into storage under prefix/path. Raises ArtifactError (the user's
     to fix) or ArtifactStorageError (the backend failed); in both cases nothing is left.
-    An empty file is refused unless `allow_empty` (an export with nothing in it)."""
+    An empty file is refused unless `allow_empty` (an export with nothing in it).
+
+    A PrehashedFile (an upload hashed as it spooled) is stored as it is: on local storage
+    its temporary file is renamed into place. Anything else is hashed as storage reads it.
+    On local storage the file is flushed to disk (fsync) before this returns, so a row
+    that names it never outlives it in a power cut."""
     limit = settings.ARTIFACT_MAX_BYTES
-    wrapped = HashingFile(stream, name=path, max_bytes=limit)
     target = f"{prefix}/{path}"
+    if isinstance(stream, PrehashedFile) and stream.prehashed_sha256 is not None:
+        if stream.prehashed_size > limit:  # the handler's limit may have been another
+            raise ArtifactTooLarge(f"{path} is larger than the {human_size(limit)} limit.")
+        content, size, sha256 = stream, stream.prehashed_size, stream.prehashed_sha256
+        head, tail = stream.prehashed_head, stream.prehashed_tail
+    else:
+        content = HashingFile(stream, name=path, max_bytes=limit)
     try:
-        saved_name = default_storage.save(target, wrapped)
+        saved_name = default_storage.save(target, content)
+        _sync_local(saved_name)
     except ArtifactError:
         delete_quietly([target], prefix=prefix)
         raise
@@ -228,22 +263,39 @@ def store_stream(
         # The backend's message can name server paths or buckets: log it, do not show it.
         log.exception("storing %s failed", target)
         raise ArtifactStorageError(f"Storing {path} failed") from exc
-    if wrapped.bytes_read == 0 and not allow_empty:
+    if isinstance(content, HashingFile):
+        size, sha256 = content.bytes_read, content.sha256
+        head, tail = content.head, content.tail
+    if size == 0 and not allow_empty:
         delete_quietly([saved_name], prefix=prefix)
         raise ArtifactError(f"{path} is empty.")
     return StoredArtifact(
         path=path,
         storage_name=saved_name,
-        size=wrapped.bytes_read,
-        sha256=wrapped.sha256,
+        size=size,
+        sha256=sha256,
         content_type=content_type[:200],
-        needs_scan=needs_pickle_scan(
-            path,
-            wrapped.head,
-            complete=wrapped.bytes_read <= len(wrapped.head),
-            tail=wrapped.tail,
-        ),
+        needs_scan=needs_pickle_scan(path, head, complete=size <= len(head), tail=tail),
     )
+
+
+def _sync_local(storage_name: str) -> None:
+    """On a local disk, push the file's bytes and its directory entry to the device
+    (object stores acknowledge a write once it is durable)."""
+    try:
+        full = default_storage.path(storage_name)
+    except NotImplementedError:
+        return
+    fd = os.open(full, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fd = os.open(os.path.dirname(full), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def delete_quietly(names, *, prefix: str | None = None) -> None:
