@@ -137,6 +137,19 @@ def prepare(seed: int) -> dict:
 # --- gunicorn ---------------------------------------------------------------------------
 
 
+def gunicorn_path() -> str:
+    """The project's .venv/bin/gunicorn, else the one beside this Python (a worktree that
+    runs a shared virtualenv has no .venv of its own)."""
+    local = ROOT / ".venv" / "bin" / "gunicorn"
+    return str(local if local.exists() else Path(sys.executable).with_name("gunicorn"))
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, printed beside every figure: on a
+    shared machine a figure means little without them."""
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,7 +171,7 @@ def start_gunicorn(args, port: int, log_path: Path) -> subprocess.Popen:
     if args.broker:
         env["CELERY_BROKER_URL"] = args.broker
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        gunicorn_path(),
         "-c",
         str(ROOT / "config" / "gunicorn.conf.py"),
         "--bind",
@@ -208,6 +221,7 @@ class Stats:
         self.errors: dict[str, list[str]] = defaultdict(list)
         self.seq = 0
         self.recording = False
+        self.loads: list[float] = []  # 1-minute load average, sampled during the timed run
 
     def request_id(self, kind: str) -> str:
         self.seq += 1  # warm-up requests get ids the access log parser leaves out
@@ -392,8 +406,16 @@ async def drive(args, data, base, stats) -> float:
         await asyncio.sleep(args.warmup)  # untimed: caches, connections, the first wave
         stats.recording = True
         started = time.monotonic()
+        sampler = asyncio.ensure_future(sample_load(stats))
         await loops
+        sampler.cancel()
         return time.monotonic() - started
+
+
+async def sample_load(stats, every: float = 5.0) -> None:
+    while True:
+        stats.loads.append(os.getloadavg()[0])
+        await asyncio.sleep(every)
 
 
 # --- Report ----------------------------------------------------------------------------
@@ -450,7 +472,14 @@ def report(stats: Stats, elapsed: float, server: dict[str, list[float]]) -> None
         )
     page_p95 = percentile(rows[-2][1], 95)
     verdict = "met" if page_p95 < PAGE_GOAL_MS else "missed"
-    print(f"\npages p95 {page_p95:.0f} ms: goal (p95 under {PAGE_GOAL_MS:.0f} ms) {verdict}")
+    errors = sum(len(v) for v in stats.errors.values())
+    loads = stats.loads or [os.getloadavg()[0]]
+    print(
+        f"\nload average (1 min) during the timed run: {min(loads):.1f} to {max(loads):.1f}; "
+        f"{load_average()} at the end"
+    )
+    print(f"goal: pages p95 under {PAGE_GOAL_MS:.0f} ms: {page_p95:.0f} ms, {verdict}")
+    print(f"goal: zero errors: {errors}, {'met' if errors == 0 else 'missed'}")
     logins = stats.times.get("login", [])
     print(
         f"\nsign-in (before the timed window): {len(logins)} users, "
@@ -471,6 +500,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ramp", type=float, default=10, help="spread sign-ins over N s")
     parser.add_argument("--timeout", type=float, default=60, help="per-request timeout, s")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
+    parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
     args = parser.parse_args(argv)
 
     # The defaults of config/gunicorn.conf.py, resolved here to be printed.
@@ -481,7 +511,7 @@ def main(argv=None) -> int:
     data = prepare(args.seed)
     var_dir = Path(os.environ["ATTEST_VAR_DIR"])
     log_path = var_dir / "load-gunicorn.log"
-    port = free_port()
+    port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     database = os.environ["DATABASE_URL"].rsplit("@", 1)[-1]
     proc = start_gunicorn(args, port, log_path)
@@ -491,7 +521,7 @@ def main(argv=None) -> int:
         print(
             f"gunicorn {base} ({args.workers} workers x {args.threads} threads; tasks "
             f"{'via ' + args.broker if args.broker else 'in process'}), database {database}; "
-            f"{args.users} users, think {args.think:g}s; log {log_path}",
+            f"{args.users} users, think {args.think:g}s; log {log_path}; {load_average()}",
             flush=True,
         )
         elapsed = asyncio.run(drive(args, data, base, stats))

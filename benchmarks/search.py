@@ -13,12 +13,19 @@ production. Run benchmarks/seed.py first; the same ATTEST_VAR_DIR / DATABASE_URL
 
 The `cpu ms` column is this process's CPU time per request (median): on SQLite that is
 all of the server's work, so it stays meaningful on a busy machine where wall times do not;
-on PostgreSQL it leaves out the database server's share.
+on PostgreSQL it leaves out the database server's share. The `load` column is the
+machine's 1-minute load average when the case finished: a figure taken on a busy machine
+says little without it, so compare runs interleaved, never with a figure taken at another
+time. The last lines give a verdict per goal of issue #17: p95 under 50 ms for every case,
+and at most 10 ms of Python (cpu ms) per page on PostgreSQL, where the database's own work
+is in another process (on SQLite cpu ms includes the database, so it is printed, not
+judged).
 """
 
 import argparse
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -36,7 +43,8 @@ from common import (  # noqa: E402
     django_setup,
 )
 
-GOAL_MS = 100.0
+GOAL_MS = 50.0  # p95 per case (issue #17)
+CPU_GOAL_MS = 10.0  # median Python time per page on PostgreSQL (issue #17)
 USERS = {"ds": DS_USERNAME, "admin": ADMIN_USERNAME, "auditor": AUDITOR_USERNAME}
 COUNT_RE = re.compile(r'<p class="count" role="status">((?:More than )?[\d,]+) model')
 
@@ -137,7 +145,11 @@ def main(argv=None) -> int:
     print(f"Database: {describe_database()}")
     print(f"Seeded: {json.dumps(seed.after['rows'])}")
     print(f"Hot model: {hot.name} ({hot.latest_version_number} versions); team {ds_team!r}")
-    print(f"{args.runs} timed runs per case after {args.warmup} warm-up runs; goal p95 < 100 ms")
+    print(
+        f"{args.runs} timed runs per case after {args.warmup} warm-up runs; goals: p95 under "
+        f"{GOAL_MS:.0f} ms, cpu ms at most {CPU_GOAL_MS:.0f} (PostgreSQL)"
+    )
+    print(f"load average at the start: {load_average()}")
 
     results = []
     for user_key in args.users.split(","):
@@ -148,7 +160,7 @@ def main(argv=None) -> int:
         print()
         print(
             f"{'user':<8}{'case':<34}{'median ms':>10}{'p95 ms':>9}{'cpu ms':>8}"
-            f"{'queries':>9}{'rows':>10}"
+            f"{'queries':>9}{'rows':>10}{'load':>6}"
         )
         for case in cases:
             headers = {"HX-Request": "true"} if case["htmx"] else {}
@@ -178,11 +190,12 @@ def main(argv=None) -> int:
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
             median, p95 = statistics.median(times), percentile(times, 95)
+            load = os.getloadavg()[0]
             flag = "" if p95 < GOAL_MS else "  > goal"
             print(
                 f"{user_key:<8}{case['label']:<34}{median:>10.1f}{p95:>9.1f}"
                 f"{statistics.median(cpu):>8.1f}"
-                f"{len(queries):>9}{rows if rows is not None else '':>10}{flag}",
+                f"{len(queries):>9}{rows if rows is not None else '':>10}{load:>6.1f}{flag}",
                 flush=True,
             )
             if args.sql:
@@ -200,16 +213,40 @@ def main(argv=None) -> int:
                     "cpu_median_ms": round(statistics.median(cpu), 2),
                     "queries": len(queries),
                     "rows": rows,
+                    "load": round(load, 2),
                 }
             )
     if args.json:
         Path(args.json).write_text(
             json.dumps({"database": describe_database(), "results": results}, indent=2)
         )
-    missed = [r for r in results if r["p95_ms"] >= GOAL_MS]
     print()
-    print(f"{len(results) - len(missed)} of {len(results)} cases under {GOAL_MS:.0f} ms p95.")
+    print(f"load average at the end: {load_average()}")
+    for line in verdicts(results, postgres=connection.vendor == "postgresql"):
+        print(line)
     return 0
+
+
+def load_average() -> str:
+    return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def verdicts(results: list[dict], *, postgres: bool) -> list[str]:
+    """One line per goal of issue #17: met only if every case meets it."""
+    fast = [r for r in results if r["p95_ms"] < GOAL_MS]
+    lines = [
+        f"goal p95 under {GOAL_MS:.0f} ms: {len(fast)} of {len(results)} cases, "
+        + ("met" if len(fast) == len(results) else "missed")
+    ]
+    lean = [r for r in results if r["cpu_median_ms"] <= CPU_GOAL_MS]
+    if postgres:
+        verdict = "met" if len(lean) == len(results) else "missed"
+    else:
+        verdict = "not judged on SQLite (cpu ms includes the database)"
+    lines.append(
+        f"goal cpu ms at most {CPU_GOAL_MS:.0f}: {len(lean)} of {len(results)} cases, {verdict}"
+    )
+    return lines
 
 
 if __name__ == "__main__":
