@@ -312,7 +312,7 @@ def print_verdicts(results: list[dict], database: str) -> None:
                 f"{o['load']:.1f}): new/old x{rate / old_rate:.1f} wall, "
                 f"x{cpu_rate / old_cpu:.1f} CPU"
             )
-        growth = {r["rows"]: r["rss_growth_kib"] / 1024 for r in new}
+        growth = {r["rows"]: r["rss_growth_kib"] / 1024 for r in mine if r["code"] == "new"}
         if len(growth) > 1:
             (small, small_mib), (big, big_mib) = min(growth.items()), max(growth.items())
             flat = "constant" if big_mib <= small_mib + 16 else "GROWS"

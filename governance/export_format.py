@@ -3,7 +3,7 @@
 governance/exports.py describes the two formats. Until issue #17 they were written from
 model instances (`AuditEvent` objects, `audit.event_payload`, `json.dumps`, `csv.writer`),
 at 15,000 to 20,000 rows a second. This module writes the same bytes from raw database
-rows at several times that rate, in the same constant memory:
+rows at about twice that rate (docs/performance.md), in the same constant memory:
 
 - Reading: each batch is one keyset query (`id > last id ORDER BY id LIMIT n`) compiled
   from the caller's queryset, so the permission filter (`audit_log.events_visible`), the
@@ -169,8 +169,8 @@ def _batch_json(rows) -> list | None:
 
 
 def _payload(row, timestamp, decode) -> dict:
-    """The row as the dict the old `exports.export_row` built (its keys in any order: both
-    encoders sort them)."""
+    """The row as the dict the old code built (tests/governance/export_reference.py,
+    `export_row`); its keys in any order, as both encoders sort them."""
     event = dict(zip(COLUMNS, row, strict=True))
     event["occurred_at"] = timestamp
     for name in JSON_COLUMNS:

@@ -2,8 +2,8 @@
 
 Both are streamed: the rows are read by id in batches of EXPORT_BATCH_SIZE and each batch
 is written out before the next is read, so memory does not grow with the export. The rows
-are read and encoded without model instances (governance/export_format.py, about five
-times faster than the model-based code it replaced, byte for byte the same files). Both
+are read and encoded without model instances (governance/export_format.py: about twice
+the model-based code's rate in CPU time, byte for byte the same files). Both
 carry every hashed field, `prev_hash` and `hash`, in chain (id) order, so the chain can be
 checked outside Attest (docs/audit.md shows how):
 
