@@ -180,8 +180,21 @@ def max_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def measure(fmt: str, period: str) -> dict:
-    """One case, in this (fresh) process: a timed pass, then a tracemalloc pass."""
+def use_reference_code() -> None:
+    """Make this process export with the model-based code issue #17 replaced
+    (tests/governance/export_reference.py, kept for the byte-for-byte tests), through the
+    same report writer."""
+    from governance import exports
+    from tests.governance import export_reference
+
+    exports.iter_batches = export_reference.iter_batches
+    exports.jsonl_chunks = export_reference.jsonl_chunks
+    exports.csv_chunks = export_reference.csv_chunks
+
+
+def measure(fmt: str, period: str, code: str = "new", traced: bool = False) -> dict:
+    """One case, in this (fresh) process: a timed pass, then (if `traced`) a tracemalloc
+    pass."""
     import tempfile
     import tracemalloc
     from datetime import date
@@ -190,6 +203,9 @@ def measure(fmt: str, period: str) -> dict:
 
     from governance.reports import audit_export
     from governance.reports.scope import ReportScope
+
+    if code == "old":
+        use_reference_code()
 
     user = bench_admin()
     scope = ReportScope()
@@ -221,11 +237,15 @@ def measure(fmt: str, period: str) -> dict:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     rss_growth = max_rss_kib() - baseline
     progress_calls = len(calls)
-    tracemalloc.start()
-    run()
-    traced_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    traced_peak = None
+    if traced:
+        tracemalloc.start()
+        run()
+        traced_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
     return {
+        "code": code,
+        "load": os.getloadavg()[0],
         "format": fmt,
         "period": period,
         "rows": rows,
@@ -240,12 +260,67 @@ def measure(fmt: str, period: str) -> dict:
     }
 
 
-def run_case(fmt: str, period: str) -> dict:
-    command = [sys.executable, __file__, "--measure", fmt, "--period", period]
+def run_case(fmt: str, period: str, code: str, traced: bool) -> dict:
+    command = [sys.executable, __file__, "--measure", fmt, "--period", period, "--code", code]
+    command += ["--tracemalloc"] if traced else []
     result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
     if result.returncode != 0:
         raise SystemExit(f"measuring {fmt} {period} failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+GOAL_ROWS_PER_SECOND = 100_000  # issue #17, for 1,000,000 events, each engine and format
+
+
+def print_result(r: dict) -> None:
+    peak = r["rss_baseline_kib"] + r["rss_growth_kib"]
+    traced = r["traced_peak_bytes"]
+    print(
+        f"{r['label']:<26} {r['code']:<4} {r['format']:<5} {r['rows']:>9,} "
+        f"{r['seconds']:>6.1f} {r['cpu_seconds']:>6.1f} {r['rows'] / r['seconds']:>8,.0f} "
+        f"{r['rows'] / r['cpu_seconds']:>10,.0f} {r['bytes'] / 1e6:>7.1f} "
+        f"{r['rss_baseline_kib'] / 1024:>5.0f} -> {peak / 1024:<5.0f} "
+        f"{'' if traced is None else f'{traced / 2**20:.1f}':>9} {r['load']:>5.1f}",
+        flush=True,
+    )
+
+
+def print_verdicts(results: list[dict], database: str) -> None:
+    """Per format: the new code's best rate on the largest case against the goal, its ratio
+    to the old code's in the same run, and whether memory grew with the rows."""
+    print(f"Verdicts ({database}):")
+    for fmt in dict.fromkeys(r["format"] for r in results):
+        mine = [r for r in results if r["format"] == fmt]
+        largest = max(r["rows"] for r in mine)
+        new = [r for r in mine if r["code"] == "new" and r["rows"] == largest]
+        old = [r for r in mine if r["code"] == "old" and r["rows"] == largest]
+        if not new:
+            continue
+        best = max(new, key=lambda r: r["rows"] / r["seconds"])
+        rate, cpu_rate = best["rows"] / best["seconds"], best["rows"] / best["cpu_seconds"]
+        met = "MET" if rate >= GOAL_ROWS_PER_SECOND and largest >= 1_000_000 else "NOT MET"
+        line = (
+            f"  {fmt}: {rate:,.0f} rows/s wall, {cpu_rate:,.0f} rows/s CPU "
+            f"(load {best['load']:.1f}) on {largest:,} rows; goal {GOAL_ROWS_PER_SECOND:,} "
+            f"rows/s for 1,000,000: {met}"
+        )
+        if old:
+            o = max(old, key=lambda r: r["rows"] / r["seconds"])
+            old_rate, old_cpu = o["rows"] / o["seconds"], o["rows"] / o["cpu_seconds"]
+            line += (
+                f"; old code {old_rate:,.0f} rows/s wall, {old_cpu:,.0f} CPU (load "
+                f"{o['load']:.1f}): new/old x{rate / old_rate:.1f} wall, "
+                f"x{cpu_rate / old_cpu:.1f} CPU"
+            )
+        growth = {r["rows"]: r["rss_growth_kib"] / 1024 for r in mine if r["code"] == "new"}
+        if len(growth) > 1:
+            (small, small_mib), (big, big_mib) = min(growth.items()), max(growth.items())
+            flat = "constant" if big_mib <= small_mib + 16 else "GROWS"
+            line += (
+                f"; memory {flat}: RSS +{small_mib:.0f} MiB at {small:,} rows, "
+                f"+{big_mib:.0f} MiB at {big:,}"
+            )
+        print(line)
 
 
 def main(argv=None) -> int:
@@ -258,17 +333,26 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=5000, help="events per bulk insert")
     parser.add_argument("--seed", type=int, default=7, help="random seed (reproducible data)")
     parser.add_argument("--force", action="store_true", help="seed into a non-benchmark database")
+    parser.add_argument(
+        "--codes",
+        default="old,new",
+        help="old: the model-based export issue #17 replaced; new: export_format (interleaved)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per case")
+    parser.add_argument("--skip-all", action="store_true", help="only the --small period case")
+    parser.add_argument("--tracemalloc", action="store_true", help="also a tracemalloc pass")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--period", default="all", help=argparse.SUPPRESS)
+    parser.add_argument("--code", default="new", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     django_setup()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.period)))
+        print(json.dumps(measure(args.measure, args.period, args.code, args.tracemalloc)))
         return 0
 
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
     from seed import existing_data
 
     from governance.models import AuditEvent
@@ -290,39 +374,40 @@ def main(argv=None) -> int:
         print(f"Seeding {missing:,} audit events ({present:,} present)")
         seconds = seed_events(missing, batch=args.batch, seed=args.seed)
         print(f"Seeded in {seconds:.1f}s")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # longer than the statement timeout
+                cursor.execute("SET LOCAL statement_timeout = 0")
+            cursor.execute(f"ANALYZE {AuditEvent._meta.db_table}")
     total = AuditEvent.objects.count()
     print(f"{total:,} audit events in the database")
 
-    cases = [("all", "every event")]
+    cases = [] if args.skip_all else [("all", "every event")]
     if args.small:
         period = small_period(args.small)
         if period:
             cases.insert(0, (":".join(period), f"{period[0]} to {period[1]}"))
     header = (
-        f"{'case':<26} {'fmt':<5} {'rows':>9} {'count s':>7} {'wall s':>6} {'cpu s':>6} "
-        f"{'rows/s':>7} {'file MB':>7} {'tracemalloc':>11} {'maxrss MiB':>13}"
+        f"{'case':<26} {'code':<4} {'fmt':<5} {'rows':>9} {'wall s':>6} {'cpu s':>6} "
+        f"{'rows/s':>8} {'cpu rows/s':>10} {'file MB':>7} {'maxrss MiB':>13} {'trace MiB':>9} "
+        f"{'load':>5}"
     )
     print(header)
     results = []
     for period, label in cases:
-        for fmt in args.formats.split(","):
-            r = run_case(fmt, period)
-            results.append(r)
-            peak = r["rss_baseline_kib"] + r["rss_growth_kib"]
-            print(
-                f"{label:<26} {fmt:<5} {r['rows']:>9,} {r['count_seconds']:>7.2f} "
-                f"{r['seconds']:>6.1f} {r['cpu_seconds']:>6.1f} "
-                f"{r['rows'] / r['seconds']:>7,.0f} {r['bytes'] / 1e6:>7.1f} "
-                f"{r['traced_peak_bytes'] / 2**20:>7.1f} MiB "
-                f"{r['rss_baseline_kib'] / 1024:>5.0f} -> {peak / 1024:<4.0f}",
-                flush=True,
-            )
+        for _round in range(args.rounds):
+            for fmt in args.formats.split(","):
+                for code in args.codes.split(","):
+                    r = run_case(fmt, period, code, args.tracemalloc)
+                    r["label"] = label
+                    results.append(r)
+                    print_result(r)
     print(
-        "tracemalloc: peak of Python allocations during one export; maxrss: the process's "
-        "peak resident memory after start-up -> after the export (a fresh process per line)."
+        "rows/s: rows / wall seconds; cpu rows/s: rows / CPU seconds of the exporting process; "
+        "maxrss: the process's peak resident memory after start-up -> after the export (a fresh "
+        "process per line); trace: peak of Python allocations (--tracemalloc); load: the 1-minute "
+        "load average when the line was measured."
     )
+    print_verdicts(results, describe_database())
     return 0
 
 

@@ -1,7 +1,9 @@
 """Exports of the audit trail (the filtered view of the audit log) as CSV or JSON Lines.
 
 Both are streamed: the rows are read by id in batches of EXPORT_BATCH_SIZE and each batch
-is written out before the next is read, so memory does not grow with the export. Both
+is written out before the next is read, so memory does not grow with the export. The rows
+are read and encoded without model instances (governance/export_format.py: about twice
+the model-based code's rate in CPU time, byte for byte the same files). Both
 carry every hashed field, `prev_hash` and `hash`, in chain (id) order, so the chain can be
 checked outside Attest (docs/audit.md shows how):
 
@@ -22,75 +24,31 @@ of the log (an unfiltered export), an inclusion proof per event otherwise. The e
 files themselves are unchanged, so line-by-line readers keep working.
 """
 
-import csv
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import audit, audit_log, signing, transparency
+from governance import audit, audit_log, export_format, signing, transparency
 from governance.models import AuditEvent
 
 EXPORT_BATCH_SIZE = 2000
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
-COLUMNS = ("id", *audit.HASHED_FIELDS, "hash")
-JSON_COLUMNS = ("before", "after", "context")
+COLUMNS = export_format.COLUMNS
+JSON_COLUMNS = export_format.JSON_COLUMNS
 NULLABLE_COLUMNS = ("actor_id", "registered_model_id", "model_version_id", "client_ip")
 
 
-def iter_batches(queryset, *, batch_size: int | None = None) -> Iterator[list[AuditEvent]]:
-    """The queryset's events in id order, one batch at a time: each batch is a fresh query
-    from the last id seen (keyset), so no server-side cursor is held and no batch is
-    kept once the next one is read."""
-    batch_size = batch_size or EXPORT_BATCH_SIZE
-    last_id = 0
-    while True:
-        batch = list(queryset.filter(id__gt=last_id).order_by("id")[:batch_size])
-        if not batch:
-            return
-        yield batch
-        if len(batch) < batch_size:
-            return
-        last_id = batch[-1].id
+def iter_batches(queryset, *, batch_size: int | None = None) -> Iterator[list[tuple]]:
+    """The queryset's events in id order as raw rows (`COLUMNS` order, the id first), one
+    keyset batch at a time (export_format.iter_row_batches)."""
+    return export_format.iter_row_batches(queryset, batch_size=batch_size or EXPORT_BATCH_SIZE)
 
 
-def export_row(event: AuditEvent) -> dict:
-    """Exactly what the hash covers, plus the event's id and hash."""
-    return {"id": event.id, **audit.event_payload(event), "hash": event.hash}
-
-
-def jsonl_chunks(batches: Iterable[list[AuditEvent]]) -> Iterator[bytes]:
-    for batch in batches:
-        yield "".join(
-            json.dumps(export_row(e), sort_keys=True, ensure_ascii=False) + "\n" for e in batch
-        ).encode()
-
-
-class _Line:
-    """A file-like object that hands back what csv.writer writes (Django's Echo idiom)."""
-
-    def write(self, value):
-        return value
-
-
-def _csv_cell(name, value):
-    if name in JSON_COLUMNS:
-        return audit.canonical_json(value)
-    return "" if value is None else value
-
-
-def csv_chunks(batches: Iterable[list[AuditEvent]]) -> Iterator[bytes]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS).encode()
-    for batch in batches:
-        lines = []
-        for event in batch:
-            row = export_row(event)
-            lines.append(writer.writerow([_csv_cell(c, row[c]) for c in COLUMNS]))
-        yield "".join(lines).encode()
+jsonl_chunks = export_format.jsonl_chunks
+csv_chunks = export_format.csv_chunks
 
 
 def export_response(*, user, fmt: str, filters: dict) -> StreamingHttpResponse:

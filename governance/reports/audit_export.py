@@ -83,7 +83,7 @@ def _write_zip(batches, *, out, now) -> None:
 
     def noted(batches):
         for batch in batches:
-            ids.extend(e.pk for e in batch)
+            ids.extend(row[0] for row in batch)
             yield batch
 
     archive = _Zip(out, now)

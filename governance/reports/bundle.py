@@ -3,7 +3,7 @@
     technical-documentation.pdf    the technical documentation (techdoc/), printed
     technical-documentation.json   the same document with its content digest
     model-card/README.md           the model card in Hugging Face format
-    audit-events.jsonl             the version's audit events (exports.export_row, id order)
+    audit-events.jsonl             the version's audit events (exports.jsonl_chunks, id order)
     audit-proofs.jsonl             each event's inclusion proof in the signed tree head
     approvals.json                 transition requests, their decisions and gates
     artifacts.json                 every artifact: path, size, SHA-256, scan status

@@ -278,5 +278,5 @@ def test_iter_batches_walks_by_id_with_constant_batch_size(auditor, trail):
     events = AuditEvent.objects.all()
     batches = list(exports.iter_batches(events, batch_size=3))
     assert all(len(b) <= 3 for b in batches)
-    ids = [e.id for b in batches for e in b]
+    ids = [row[0] for b in batches for row in b]
     assert ids == sorted(events.values_list("id", flat=True))
