@@ -18,7 +18,7 @@ from governance import access, audit
 from governance.models import RiskClassChangeRequest, RiskClassDecision
 from governance.services.common import group_names, required_text
 from registry.models import RegisteredModel, RiskClass, Stage
-from registry.search import build_search_text
+from registry.search import search_text_refresh
 
 # Higher is stricter. "unclassified" ranks lowest: declassifying a model is lowering it.
 RISK_RANK = {
@@ -82,8 +82,7 @@ def _pending_error(pending: RiskClassChangeRequest) -> ValidationError:
 def _apply(model: RegisteredModel, risk_class: str) -> None:
     model.risk_class = risk_class
     model.save(update_fields=["risk_class", "updated_at"])
-    model.search_text = build_search_text(model)
-    RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
+    search_text_refresh(model)
 
 
 def model_risk_class_set(
