@@ -6,7 +6,7 @@ changes and protected aliases go through transition requests and approvals."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import JsonResponse
+from django.http import HttpResponse
 
 from governance import access
 from governance.models import TransitionRequest
@@ -15,6 +15,7 @@ from governance.services.aliases import is_protected
 from mlflow_api import filters, specs, wire
 from mlflow_api.auth import api_view
 from mlflow_api.errors import ApiError, invalid, not_found
+from mlflow_api.responses import json_response
 from registry import selectors
 from registry.models import (
     LoggedModel,
@@ -47,8 +48,8 @@ SEARCH_VERSIONS_CAP = 200_000
 TEAM_TAG = "attest.team"
 
 
-def ok(payload=None) -> JsonResponse:
-    return JsonResponse(payload or {})
+def ok(payload=None) -> HttpResponse:
+    return json_response(payload or {})
 
 
 def _model(user, name, action="view") -> RegisteredModel:
