@@ -338,9 +338,9 @@ def model_version_create(request, params):
         tags=tags,
         description=params.get("description") or "",
     )
-    version = ModelVersion.objects.select_related("created_by").get(pk=version.pk)
+    # The row just written, as written (its creator is the caller): no need to read it back.
     version.registered_model = model
-    return ok({"model_version": _version_json(version, aliases=[])})
+    return ok({"model_version": _version_json(version, tags=tags, aliases=[])})
 
 
 @api_view("GET", spec=specs.GetModelVersion)
