@@ -51,7 +51,10 @@ PORTS: list[int] = []  # --ports: the ports to use, in order; else any free one
 
 def free_port() -> int:
     if PORTS:
-        return PORTS.pop(0)
+        port = PORTS.pop(0)
+        with socket.socket() as s:  # refuse a port in use: /health would reach another server
+            s.bind(("127.0.0.1", port))
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -338,11 +341,11 @@ def main() -> int:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)  # the server and everything it started
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+            # Whatever of the group outlived the leader (uvicorn's workers do) goes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
         if args.keep:
             print(f"kept {tmp}")
         else:
