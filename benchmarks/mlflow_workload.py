@@ -9,8 +9,8 @@ database and the same number of worker processes: Attest under gunicorn with its
 configuration (config/gunicorn.conf.py, DEBUG off, its production settings), MLflow as
 `mlflow server --backend-store-uri sqlite:///... --workers N`. After a short warm-up of
 both, it runs rounds; each round runs the whole workload once against each server, on a
-model of its own, and the order alternates (MLflow first in even rounds, Attest first in
-odd ones), so a slow patch of the shared machine falls on both. One unmodified
+model of its own, and the order alternates (MLflow first in rounds 1, 3, ..., Attest first in
+rounds 2, 4, ...), so a slow patch of the shared machine falls on both. One unmodified
 MlflowClient per server runs the workload: create a model, create N versions with tags,
 get the model and versions, set version tags, set an alias and resolve it, and search
 (by name, by tag, by source path, and registered models).
