@@ -60,3 +60,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_role_map(name: str) -> dict[str, str]:
+    """`provider group=Attest role` pairs, comma-separated (OIDC_ROLE_MAP), e.g.
+    `ml-approvers=Approvers,grc=Compliance`. Only Attest's role groups may be named."""
+    roles = {"Data scientists", "Approvers", "Auditors", "Registry admins", "Compliance"}
+    mapping = {}
+    for pair in env_list(name):
+        group, sep, role = pair.partition("=")
+        if not sep or not group.strip() or role.strip() not in roles:
+            raise ImproperlyConfigured(
+                f"{name}: {pair!r} is not 'provider group=role' with a role among "
+                + ", ".join(sorted(roles))
+            )
+        mapping[group.strip()] = role.strip()
+    return mapping

@@ -7,12 +7,13 @@ under var/, and background work in process. README.md lists every variable.
 import contextlib
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_role_map, env_str
 from registry import pickle_allowlist as _pickle_allowlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,11 @@ INSTALLED_APPS = [
     "governance",
     "registry",
     "mlflow_api",
+    "identity",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "aisystems",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "identity.twofactor.SecondFactorMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "governance.request_context.RequestActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -128,6 +136,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "governance.auth_backends.ExpiringModelBackend",
+    "identity.oidc.OIDCBackend",  # answers only the identity provider's callback
     "guardian.backends.ObjectPermissionBackend",
 ]
 # Django's hashers, with PBKDF2-SHA256 (the default) computed at low CPU priority so that a
@@ -501,3 +510,66 @@ if not set(ATTEST_DEFAULT_APPROVER_GROUPS) <= {"Approvers", "Compliance"}:
         "ATTEST_DEFAULT_APPROVER_GROUPS may only name Approvers and Compliance, not "
         + ", ".join(sorted(set(ATTEST_DEFAULT_APPROVER_GROUPS) - {"Approvers", "Compliance"}))
     )
+
+
+# --- Single sign-on (OpenID Connect) and local passwords ---------------------------------
+# docs/deploy.md, "Single sign-on". Set OIDC_ISSUER to switch it on; endpoints and keys come
+# from the issuer's discovery document.
+OIDC_ISSUER = env_str("OIDC_ISSUER", "") or ""
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "") or ""
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "") or ""
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile") or "openid"
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your identity provider")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_TEAM_CLAIM = env_str("OIDC_TEAM_CLAIM", "") or ""
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_ROLE_MAP = env_role_map("OIDC_ROLE_MAP")
+# Someone whose provider groups map to no Attest role is refused (and loses every role).
+OIDC_REQUIRE_ROLE = env_bool("OIDC_REQUIRE_ROLE", True)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # for signing out at the provider (id_token_hint)
+OIDC_AUTHENTICATE_CLASS = "identity.oidc.SignInRequestView"
+OIDC_CALLBACK_CLASS = "identity.views.SignInCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_ISSUER and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too.")
+if OIDC_ISSUER:  # signing out POSTs to Attest, which redirects to the provider's end-session
+    _issuer = urlsplit(OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_issuer.scheme}://{_issuer.netloc}"
+    )
+# Local passwords: switch them off for everyone but named break-glass accounts once single
+# sign-on is in place.
+ATTEST_LOCAL_PASSWORDS = env_bool("ATTEST_LOCAL_PASSWORDS", True)
+ATTEST_BREAK_GLASS_USERS = env_list("ATTEST_BREAK_GLASS_USERS", [])
+
+# Two-factor authentication (identity/twofactor.py, docs/deploy.md "Two-factor").
+ATTEST_2FA_REQUIRED_ROLES = env_list(
+    "ATTEST_2FA_REQUIRED_ROLES", ["Approvers", "Compliance", "Registry admins"]
+)
+ATTEST_STEP_UP_MINUTES = env_int("ATTEST_STEP_UP_MINUTES", 15)
+# The decisions that ask for a fresh code (URL names): approve or reject, grant or revoke,
+# change a risk class or decide one, roll back Production.
+ATTEST_STEP_UP_VIEWS = frozenset(
+    {
+        "governance:request-decide",
+        "governance:risk-request-decide",
+        "governance:model-risk-class",
+        "governance:model-access",
+        "governance:model-access-revoke",
+        "governance:model-rollback",
+        "aisystems:system-risk-class",
+        "aisystems:incident-approve",
+        # The admin's grant pages and role memberships (who is an approver).
+        "admin:registry_registeredmodeluserobjectpermission_add",
+        "admin:registry_registeredmodeluserobjectpermission_delete",
+        "admin:registry_registeredmodelgroupobjectpermission_add",
+        "admin:registry_registeredmodelgroupobjectpermission_delete",
+        "admin:auth_user_add",
+        "admin:auth_user_change",
+        "admin:auth_group_change",
+    }
+)
+OTP_TOTP_ISSUER = "Attest"

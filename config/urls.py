@@ -11,12 +11,7 @@ from governance.views.accounts import AuditedPasswordChangeView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registry:model-list"), name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("identity.urls")),  # sign-out, single sign-on
     path("accounts/password/", AuditedPasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",
@@ -30,6 +25,7 @@ urlpatterns = [
     path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook-detail"),
     path("webhooks/<int:pk>/test/", webhook_views.webhook_test, name="webhook-test"),
     path("webhooks/<int:pk>/remove/", webhook_views.webhook_remove, name="webhook-remove"),
+    path("", include("aisystems.urls")),  # before mlflow_api: its catch-all takes api/
     path("", include("mlflow_api.urls")),
     path("admin/", registry_admin_site.urls),
     path("healthz", healthz, name="healthz"),

@@ -1,11 +1,21 @@
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ObjectDoesNotExist
 
 
 class ExpiringModelBackend(ModelBackend):
-    """Django's model backend, refusing accounts whose expiry date has passed."""
+    """Django's model backend, refusing accounts whose expiry date has passed, and every
+    password but the break-glass accounts' once local passwords are switched off
+    (ATTEST_LOCAL_PASSWORDS=false, ATTEST_BREAK_GLASS_USERS)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not settings.ATTEST_LOCAL_PASSWORDS and (
+            username is None or username not in settings.ATTEST_BREAK_GLASS_USERS
+        ):
+            return None  # refused like a wrong password (audited as a failed sign-in)
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
     def user_can_authenticate(self, user):
         if not super().user_can_authenticate(user):

@@ -1,11 +1,13 @@
 """Demo accounts and models for the embedded default. Everything goes through the
 services, so the demo's history is in the audit trail like any other."""
 
+import base64
 import contextlib
 import io
 import json
 import pickle
 import secrets
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -17,6 +19,9 @@ from registry.services import model_create, version_create
 from registry.services.versions import UploadFile, VersionInput
 
 TEAMS = ("Fraud analytics", "Credit risk", "Customer insights")
+# Seeding that apps above governance add to the demo (aisystems registers its AI system
+# here in its ready(), as card_gate registers a gate): each is called with the users.
+DEMO_EXTENSIONS: list = []
 ACCOUNTS = [
     # username, roles and teams, full name
     ("dana", [access.ROLE_DATA_SCIENTISTS, *TEAMS], "Dana Scientist"),
@@ -112,7 +117,26 @@ def _artifacts(spec: dict, number: int) -> list[UploadFile]:
     ]
 
 
-def create_demo(stdout=None) -> dict[str, str]:
+class DemoLogin(NamedTuple):
+    password: str
+    second_factor: str = ""  # the authenticator key and recovery codes of a decider
+
+
+def _demo_second_factor(user) -> str:
+    """Deciders must use a second factor: the demo enrols them, and the start prints the
+    authenticator key and two one-time recovery codes beside the password (once)."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    recovery = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(2)]
+    StaticToken.objects.bulk_create(StaticToken(device=recovery, token=c) for c in codes)
+    key = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return f"2FA key {key}, recovery codes {' '.join(codes)}"
+
+
+def create_demo(stdout=None) -> dict[str, DemoLogin]:
     """Create accounts (with fresh random passwords, returned) and demo models."""
     with request_context.audit_context(source="cli"):
         passwords = {}
@@ -130,7 +154,10 @@ def create_demo(stdout=None) -> dict[str, str]:
                     last_name=last,
                 )
                 user.groups.set(Group.objects.filter(name__in=groups))
-                passwords[username] = password
+                second = set(groups) & set(settings.ATTEST_2FA_REQUIRED_ROLES)
+                passwords[username] = DemoLogin(
+                    password, _demo_second_factor(user) if second else ""
+                )
         users = {u.username: u for u in User.objects.all()}
         for spec in MODELS:
             if RegisteredModel.objects.filter(name=spec["name"]).exists():
@@ -180,6 +207,8 @@ def create_demo(stdout=None) -> dict[str, str]:
                 )
         with _no_demo_mail():
             _demo_governance(users)
+            for extend in DEMO_EXTENSIONS:
+                extend(users)
         if stdout:
             stdout.write(f"Created {len(MODELS)} demo models.")
     return passwords

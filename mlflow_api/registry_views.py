@@ -22,7 +22,6 @@ from registry.models import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
-    Run,
     Stage,
     VersionTag,
 )
@@ -39,7 +38,8 @@ from registry.services.mlflow_support import (
     version_tag_set,
 )
 from registry.services.models import can_register_models, teams_for
-from registry.services.tracking import version_register
+from registry.services.tracking import run_reference, version_register
+from registry.sources import run_id_of
 
 SEARCH_MODELS_DEFAULT = 100
 SEARCH_MODELS_CAP = 1000
@@ -308,7 +308,7 @@ def _alias_get(request, params):
 def model_version_create(request, params):
     model = _model(request.user, params.get("name"))  # version_create checks change
     source = params.get("source") or ""
-    run_id = params.get("run_id") or ""
+    run_id = params.get("run_id") or run_id_of(source)
     model_id = params.get("model_id") or ""
     if not model_id and source.startswith("models:/m-"):
         model_id = source[len("models:/") :].split("/", 1)[0]
@@ -322,11 +322,9 @@ def model_version_create(request, params):
         )
         if logged is None:
             raise not_found(f"Logged model with ID '{model_id}' not found.")
-    run = None
-    if run_id:  # version_register refuses a run or logged model the user did not create
-        run = Run.objects.filter(run_id=run_id).restrict(request.user).first()
-        if run is None:
-            raise not_found(f"Run with id={run_id} not found")
+    # version_register refuses a run or logged model the user did not create; a run Attest
+    # does not hold is another tracking server's, kept as the version's external run.
+    run, external_run_id = run_reference(request.user, run_id) if run_id else (None, "")
     tags = {t["key"]: t.get("value", "") for t in params.getlist("tags") or []}
     version = version_register(
         actor=request.user,
@@ -337,6 +335,7 @@ def model_version_create(request, params):
         run_link=params.get("run_link") or "",
         tags=tags,
         description=params.get("description") or "",
+        external_run_id=external_run_id,
     )
     # The row just written, as written (its creator is the caller): no need to read it back.
     version.registered_model = model
@@ -369,8 +368,6 @@ def model_version_delete(request, params):
 @api_view("GET", spec=specs.GetModelVersionDownloadUri)
 def model_version_download_uri(request, params):
     version = _version(request.user, params.get("name"), params.get("version"))
-    if not version.artifacts.exists() and version.source:
-        return ok({"artifact_uri": version.source})
     return ok({"artifact_uri": wire.download_uri(version)})
 
 

@@ -26,6 +26,7 @@ from registry.services.tracking import (
     run_create,
     run_log,
     run_outputs_add,
+    run_reference,
     run_update,
     staged_artifact_store,
 )
@@ -237,9 +238,9 @@ def metric_history(request, params):
 @api_view("POST", spec=specs.CreateLoggedModel)
 def logged_model_create_view(request, params):
     exp = _experiment(request.user, params.get("experiment_id") or "0")
-    run = None
-    if params.get("source_run_id"):
-        run = _run(request.user, {"run_id": params.get("source_run_id")})
+    run, external_run_id = None, ""
+    if params.get("source_run_id"):  # a run Attest does not hold: another tracking server's
+        run, external_run_id = run_reference(request.user, params.get("source_run_id"))
     lm = logged_model_create(
         actor=request.user,
         experiment=exp,
@@ -248,6 +249,7 @@ def logged_model_create_view(request, params):
         params=_tags(params.get("params")),
         tags=_tags(params.get("tags")),
         model_type=params.get("model_type") or "",
+        external_source_run_id=external_run_id,
     )
     return ok({"model": wire.logged_model(lm)})
 

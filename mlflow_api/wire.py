@@ -20,8 +20,8 @@ def tag_list(tags) -> list[dict]:
 
 
 def download_uri(version: ModelVersion) -> str:
-    """Where the client downloads a version: its own files through the artifact proxy, or
-    the external source it was registered from when it has no files of its own."""
+    """Where the client downloads a version: always its own stored, hashed files through
+    the artifact proxy. An external source is lineage and is never handed out (issue 22)."""
     return f"{DOWNLOAD_SCHEME}/versions/{version.pk}"
 
 
@@ -189,7 +189,7 @@ def logged_model(lm) -> dict:
             "artifact_uri": f"{DOWNLOAD_SCHEME}/{lm.artifact_path}",
             "status": lm.status,
             "model_type": lm.model_type,
-            "source_run_id": lm.source_run.run_id if lm.source_run else "",
+            "source_run_id": lm.source_run.run_id if lm.source_run else lm.external_source_run_id,
             "tags": tag_list(lm.tags),
         },
         "data": {"params": tag_list(lm.params), "metrics": metrics},

@@ -167,12 +167,57 @@ def _post(data):
     return lambda w, role: data
 
 
+def _sys(w):
+    return w.extra["ai_system"].pk
+
+
+def _system_form(w, role):
+    return {
+        "name": "fraud-screening",
+        "intended_purpose": f"Edited by {role}",
+        "operator_role": "provider",
+        "provider_name": "Attest Bank SA",
+        "provider_address": "1 Rue du Test, Luxembourg",
+        "annex_iii_category": "none",
+        "market_status": "in_development",
+        "registered_models": [w.model.pk],
+    }
+
+
+def _classify_form(w, role):
+    from aisystems.questionnaire import YES_NO_QUESTIONS
+
+    return {q.key: "no" for q in YES_NO_QUESTIONS} | {"annex_iii": "none"}
+
+
+REGISTER_KINDS = ("risks", "incidents", "monitoring", "datasets", "fria", "conformity")
+
+
+def _entry(kind):
+    return lambda w: w.extra[f"register_{kind}"].pk
+
+
+# Registering an AI system is for data scientists (as registering a model is).
+SYSTEM_CREATE = roles(SIGNED_IN, auditor=403, approver=403, admin=403)
+
+
 # fmt: off
 ROUTES = [
     # --- Accounts and tokens
     ui("home", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
     ui("login", expect=roles(REDIRECT_ALL, anonymous=200)),
     ui("logout", method="post", expect={r: LOGIN for r in SIGNED_IN}),
+    # Single sign-on is off in the matrix's world (no OIDC_ISSUER): both answer 404 to all;
+    # tests/identity covers them against a real provider.
+    ui("oidc_authentication_init", expect={r: 404 for r in SIGNED_IN}),
+    ui("oidc_authentication_callback", expect={r: 404 for r in SIGNED_IN}),
+    # Two-factor: everyone signed in manages their own (tests/identity/test_two_factor.py).
+    ui("two-factor", expect=SIGNED_IN),
+    ui("two-factor-enrol", expect=SIGNED_IN),
+    ui("two-factor-verify", expect=SIGNED_IN),
+    # Nobody in the matrix's world is verified with a device: both send to verification.
+    ui("two-factor-recovery-renew", method="post", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
+    ui("two-factor-remove", method="post", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
     ui("password_change", expect=SIGNED_IN),
     ui("password_change_done", expect=SIGNED_IN),
     ui("token-list", expect=SIGNED_IN),
@@ -259,6 +304,69 @@ ROUTES = [
     ui("governance:report-detail", lambda w: w.report.pk, expect=REPORT),
     ui("governance:report-download", lambda w: w.report.pk,
        expect=roles(REPORT, auditor=302, manager=302, admin=302)),
+    # --- AI systems: seen through any member model, changed with change on every one
+    ui("aisystems:system-list", expect=SIGNED_IN),
+    ui("aisystems:system-create", expect=SYSTEM_CREATE),
+    ui("aisystems:system-create", method="post", writes=1,
+       data=lambda w, role: _system_form(w, role) | {"name": f"new-{role}",
+                                                       "registered_models": []},
+       expect=roles(SYSTEM_CREATE, no_grant=302, scientist=302, manager=302),
+       label="POST aisystems:system-create"),
+    ui("aisystems:system-detail", _sys),
+    ui("aisystems:system-edit", _sys, expect=MODEL_CHANGE),
+    ui("aisystems:system-edit", _sys, method="post", data=_system_form, writes=1,
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302), label="POST aisystems:system-edit"),
+    ui("aisystems:system-classify", _sys, expect=MODEL_CHANGE),
+    ui("aisystems:system-classify", _sys, method="post", data=_classify_form, writes=1,
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302),
+       label="POST aisystems:system-classify"),
+    ui("aisystems:system-risk-class", _sys, expect=MODEL_CHANGE),
+    ui("aisystems:system-techdoc", _sys),
+    ui("aisystems:system-instructions", _sys),
+    ui("aisystems:conformity-declaration", _sys, _entry("conformity")),
+    Route("aisystems:api-system-techdoc", "get",
+          lambda w: reverse("aisystems:api-system-techdoc", args=[_sys(w)]), API_READ, api=True),
+    # The world's model has a risk-class request pending: the change is refused, not taken.
+    ui("aisystems:system-risk-class", _sys, method="post", writes=0,
+       data=_post({"risk_class": "limited", "rationale": "Chats with customers"}),
+       expect=roles(MODEL_CHANGE, scientist=400, manager=400),
+       label="POST aisystems:system-risk-class (a model's request pends)"),
+    Route("aisystems:api-system-list", "get", lambda w: reverse("aisystems:api-system-list"),
+          API_SIGNED_IN, api=True),
+    Route("aisystems:api-system-detail", "get",
+          lambda w: reverse("aisystems:api-system-detail", args=[_sys(w)]), API_READ, api=True),
+    # --- The registers of an AI system: read with the system, written with change on it
+    *[ui("aisystems:register-list", _sys, lambda w, k=kind: k, label=f"GET register-list {kind}")
+      for kind in REGISTER_KINDS],
+    *[ui("aisystems:register-detail", _sys, lambda w, k=kind: k, _entry(kind),
+         label=f"GET register-detail {kind}") for kind in REGISTER_KINDS],
+    *[ui("aisystems:register-create", _sys, lambda w, k=kind: k, expect=MODEL_CHANGE,
+         label=f"GET register-create {kind}") for kind in REGISTER_KINDS],
+    ui("aisystems:register-create", _sys, lambda w: "risks", method="post", writes=1,
+       data=_post({"title": "Drift", "hazard": "Scores drift", "likelihood": "2",
+                   "severity": "3", "status": "open", "review_on": "2030-01-01"}),
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302),
+       label="POST aisystems:register-create risks"),
+    *[ui("aisystems:register-edit", _sys, lambda w, k=kind: k, _entry(kind),
+         expect=MODEL_CHANGE, label=f"GET register-edit {kind}") for kind in REGISTER_KINDS],
+    ui("aisystems:register-edit", _sys, lambda w: "datasets", _entry("datasets"),
+       method="post", writes=1,
+       data=_post({"title": "Payments 2025", "provenance": "Core banking",
+                   "collection": "Exports", "known_gaps": "No cash payments"}),
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302),
+       label="POST aisystems:register-edit datasets"),
+    # A report is approved by an approver of every model, never by who recorded it.
+    ui("aisystems:incident-approve", _sys, _entry("incidents"), method="post", writes=1,
+       expect=roles(MODEL_APPROVE, approver=302)),
+    ui("aisystems:observation-create", _sys, _entry("monitoring"), method="post", writes=1,
+       data=_post({"value": "0.95"}), expect=roles(MODEL_CHANGE, scientist=302, manager=302)),
+    *[Route("aisystems:api-register-list", "get",
+            lambda w, k=kind: reverse("aisystems:api-register-list", args=[_sys(w), k]),
+            API_READ, api=True, label=f"GET api-register-list {kind}")
+      for kind in REGISTER_KINDS],
+    Route("aisystems:api-observation-create", "post",
+          lambda w: reverse("aisystems:api-observation-create", args=[_sys(w)]),
+          API_CHANGE, data={"metric": "precision", "value": 0.95}, writes=1, api=True),
     ui("healthz", expect={r: 200 for r in SIGNED_IN}),
     ui("signing-keys", expect={r: 200 for r in SIGNED_IN}),
 ]

@@ -162,3 +162,81 @@ def add_matrix_extras(world: World) -> None:
         "/api/2.0/mlflow/registered-models/set-tag",
         {"name": world.model.name, "key": "owner", "value": "fraud team"},
     )
+    _add_ai_system(world)
+
+
+def _add_ai_system(world: World) -> None:
+    """An AI system built from the world's model, the manager's."""
+    from aisystems.services import system_create
+
+    world.extra["ai_system"] = system_create(
+        actor=world.users["manager"],
+        data={
+            "name": "fraud-screening",
+            "intended_purpose": "Screen card payments for fraud before authorisation.",
+            "provider_name": "Attest Bank SA",
+            "provider_address": "1 Rue du Test, Luxembourg",
+        },
+        registered_models=[world.model],
+    )
+    _add_registers(world)
+
+
+def _add_registers(world: World) -> None:
+    """One entry in every register of the world's AI system, the manager's."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from aisystems.registers.services import entry_create, observation_record
+    from aisystems.registers.specs import BY_KIND
+
+    manager, system = world.users["manager"], world.extra["ai_system"]
+    now = timezone.now()
+    data = {
+        "risks": {
+            "title": "Bias",
+            "hazard": "Unfair refusals",
+            "likelihood": 3,
+            "severity": 4,
+            "review_on": date.today() + timedelta(days=30),
+        },
+        "incidents": {
+            "title": "Wrong refusals",
+            "description": "A batch was refused",
+            "category": "fundamental_rights",
+            "occurred_at": now - timedelta(days=2),
+            "aware_at": now - timedelta(days=1),
+        },
+        "monitoring": {
+            "title": "Precision",
+            "plan": "Daily",
+            "metric_key": "precision",
+            "lower_threshold": 0.8,
+        },
+        "datasets": {
+            "title": "Payments 2025",
+            "provenance": "Core banking",
+            "collection": "Exports",
+        },
+        "fria": {
+            "title": "FRIA 2026",
+            "processes": "Card payments",
+            "period_frequency": "Daily",
+            "affected_persons": "Card holders",
+            "risks_of_harm": "Refusals",
+            "human_oversight": "Analyst review",
+            "measures": "Appeals",
+        },
+        "conformity": {"title": "Annex VI", "route": "annex_vi"},
+    }
+    for kind, values in data.items():
+        world.extra[f"register_{kind}"] = entry_create(
+            actor=manager, spec=BY_KIND[kind], system=system, data=values
+        )
+    observation_record(
+        actor=manager,
+        metric=world.extra["register_monitoring"],
+        value=0.9,
+        model_version=world.version,
+    )

@@ -52,3 +52,7 @@ ATTEST_DEFAULT_APPROVER_GROUPS = []
 # One process: the cache (API token failure counters, lockout de-duplication) in memory,
 # emptied before every test (tests/conftest.py), whatever the stack configures.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Two-factor authentication is required of approvers, Compliance and registry admins in
+# production; the suite's fixtures sign those roles in with force_login, so it is off here
+# and tests/identity/test_two_factor.py switches it on.
+ATTEST_2FA_REQUIRED_ROLES = []

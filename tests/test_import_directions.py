@@ -5,6 +5,8 @@ written: an import inside a function counts as much as one at the top. A forbidd
 fails here naming its file, its line and the rule it breaks.
 
     config      settings, URLs, the Celery app: may import anything
+    aisystems   AI systems and their registers (EU AI Act): may import governance, registry,
+                core; only config/urls.py imports it
     mlflow_api  the MLflow REST API: may import registry, governance, core; only config/urls.py
                 imports it
     governance  workflows (services, selectors, views, reports, tasks, admin, demo): may import
@@ -13,6 +15,8 @@ fails here naming its file, its line and the rule it breaks.
     leaves      governance.access, .audit, .request_context, .signing, .merkle, and what they
                 import (governance.models, governance.sealing): nothing from registry,
                 mlflow_api or the governance workflows
+    identity    sign-in (single sign-on): may import core and the governance leaf modules;
+                only config (settings, URLs) imports it
     core        web helpers, paging, downloads, the job outbox: imports none of the above
 """
 
@@ -24,7 +28,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "core", "registry", "governance", "mlflow_api")
+PACKAGES = ("config", "core", "registry", "governance", "mlflow_api", "identity", "aisystems")
 LEAVES = frozenset(
     {
         "governance.access",
@@ -129,8 +133,17 @@ def violations(root: Path = ROOT) -> list[str]:
                 continue
             if _within(target, "mlflow_api") and not _within(module, "mlflow_api", "config.urls"):
                 refuse(imp, "nothing imports mlflow_api but config/urls.py")
+            if _within(target, "identity") and not _within(module, "identity", "config"):
+                refuse(imp, "only config (settings, URLs) wires identity in")
+            if _within(module, "identity") and (
+                _within(target, "registry", "mlflow_api")
+                or (_within(target, "governance") and not _within(target, *LEAVES))
+            ):
+                refuse(imp, "identity builds only on core and the governance leaf modules")
+            if _within(target, "aisystems") and not _within(module, "aisystems", "config.urls"):
+                refuse(imp, "nothing imports aisystems but config/urls.py")
             if _within(module, "core") and _within(
-                target, "registry", "governance", "mlflow_api", "config.urls"
+                target, "registry", "governance", "mlflow_api", "aisystems", "config.urls"
             ):
                 refuse(imp, "core imports nothing from registry, governance or mlflow_api")
             if (
@@ -285,6 +298,12 @@ def test_the_checker_passes_a_tree_that_keeps_the_directions(tmp_path):
             "from mlflow_api import views\n",
             "governance/views.py:1: governance.views imports mlflow_api.views: nothing imports "
             "mlflow_api",
+        ),
+        (
+            "governance/reports/techdoc.py",
+            "def f():\n    from aisystems.models import AISystem\n",
+            "governance/reports/techdoc.py:2: governance.reports.techdoc imports "
+            "aisystems.models: nothing imports aisystems",
         ),
         (
             "core/web.py",

@@ -51,6 +51,10 @@ DECLARATION = ComplianceDocument.Kind.DECLARATION_OF_CONFORMITY
 # Model events that moved this version out of Production while acting on another version.
 ARCHIVING_ACTIONS = ("transition.approve", "version.emergency_rollback")
 CHUNK = 1024 * 1024
+# Files that apps above governance add to the bundle (aisystems adds ai-systems.json in its
+# ready()): each is called as `add(user=, version=)` and returns [(path, bytes)]. They are
+# listed in the signed manifest and SHA256SUMS like every other file.
+EXTRA_MEMBERS: list = []
 
 
 def _iso(value):
@@ -245,6 +249,10 @@ def write(*, user, scope, fmt, progress, out, now) -> str:
     progress(80, f"{count:,} audit events written; approvals and artifacts")
     bundle.add("approvals.json", _json_bytes(approvals(user, version)))
     bundle.add("artifacts.json", _json_bytes(artifacts(version)))
+
+    for add in EXTRA_MEMBERS:
+        for path, data in add(user=user, version=version):
+            bundle.add(path, data)
 
     declaration = selectors.compliance_documents(user, version, kind=DECLARATION).first()
     declared = None

@@ -154,6 +154,9 @@ class ModelVersion(models.Model):
     source = models.CharField(max_length=1000, blank=True, help_text="Artifact source URI")
     run_id = models.CharField(max_length=100, blank=True, db_index=True)
     run_link = models.URLField(max_length=1000, blank=True)
+    # run_id names a run Attest does not hold (the team's own tracking server, with Attest
+    # as the registry only): recorded as the pipeline's claim, never linked to a run here.
+    run_external = models.BooleanField(default=False)
     code_repository = models.CharField(max_length=500, blank=True)
     code_commit = models.CharField(max_length=100, blank=True)
     dataset_name = models.CharField(max_length=250, blank=True)

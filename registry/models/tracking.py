@@ -92,7 +92,7 @@ class Run(models.Model):
     @classmethod
     def linked_rows(cls, user) -> Q:
         versions = ModelVersion.objects.restrict(user, few_rows=True).filter(
-            run_id=OuterRef("run_id"), created_by=OuterRef("user")
+            run_id=OuterRef("run_id"), created_by=OuterRef("user"), run_external=False
         )
         return Q(Exists(versions))
 
@@ -124,6 +124,8 @@ class LoggedModel(models.Model):
     source_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="logged_models"
     )
+    # A source run in another tracking server: its id, as the client gave it (lineage only).
+    external_source_run_id = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=32, default="LOGGED_MODEL_PENDING")
     model_type = models.CharField(max_length=100, blank=True)
     params = models.JSONField(default=dict, blank=True)

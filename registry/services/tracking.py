@@ -31,6 +31,7 @@ from registry.models import (
 )
 from registry.models.tracking import DEFAULT_EXPERIMENT_ID
 from registry.services.versions import UploadFile, VersionInput, version_create
+from registry.sources import validate_run_id, validate_source
 
 MAX_PARAM_VALUE = 6000
 
@@ -247,8 +248,14 @@ def logged_model_create(
     params: dict,
     tags: dict,
     model_type: str = "",
+    external_source_run_id: str = "",
 ) -> LoggedModel:
+    """`external_source_run_id`: the source run is in another tracking server (lineage)."""
     _require_writer(actor)
+    if source_run is not None:
+        external_source_run_id = ""
+    elif external_source_run_id:
+        validate_run_id(external_source_run_id)
     with transaction.atomic():
         experiment = _experiment_for_write(actor, experiment)
         if source_run is not None:
@@ -263,6 +270,7 @@ def logged_model_create(
             experiment=experiment,
             name=(name or "model")[:250],
             source_run=source_run,
+            external_source_run_id=external_source_run_id,
             params={k: str(v)[:MAX_PARAM_VALUE] for k, v in params.items()},
             tags=tags,
             model_type=model_type[:100],
@@ -278,6 +286,7 @@ def logged_model_create(
                 "model_id": lm.model_id,
                 "name": lm.name,
                 "run": getattr(source_run, "run_id", None),
+                **({"external_run": external_source_run_id} if external_source_run_id else {}),
             },
         )
     return lm
@@ -442,6 +451,19 @@ def _framework(files: list[StagedArtifact], prefix: str) -> tuple[str, str]:
     return "", ""
 
 
+def run_reference(actor, run_id: str) -> tuple[Run | None, str]:
+    """The run a client names as lineage: (the run, "") when it is here and the actor sees
+    it; (None, run_id) when Attest holds no such run (another tracking server's, kept as an
+    external reference); not found when it is here but not the actor's to see."""
+    validate_run_id(run_id)
+    run = Run.objects.filter(run_id=run_id).restrict(actor).first()
+    if run is not None:
+        return run, ""
+    if Run.objects.filter(run_id=run_id).exists():
+        raise Run.DoesNotExist(f"Run with id={run_id} not found")
+    return None, run_id
+
+
 def version_register(
     *,
     actor,
@@ -452,14 +474,23 @@ def version_register(
     run_link: str = "",
     tags: dict | None = None,
     description: str = "",
+    external_run_id: str = "",
 ) -> ModelVersion:
     """model-versions/create: a version whose files, params, metrics and lineage come from
     the run or logged model, written by version_create (hash, scan, card, audit), which
     checks change permission before anything is stored. Only the creator of the run and of
     the logged model may register from them (a version registered from a run is what lets
-    the model's viewers see the run), and only their own uploaded files are opened here."""
+    the model's viewers see the run), and only their own uploaded files are opened here.
+    `external_run_id` names a run Attest does not hold (another tracking server): recorded
+    as the version's run, flagged external, never linked to a run here."""
+    validate_source(source)  # lineage only, never a path into this server
     if logged_model is not None and run is None:
         run = logged_model.source_run
+        external_run_id = external_run_id or logged_model.external_source_run_id
+    if run is not None:
+        external_run_id = ""
+    elif external_run_id:
+        validate_run_id(external_run_id)
     with transaction.atomic():
         if run is not None:
             _for_write(
@@ -494,7 +525,7 @@ def version_register(
     run_tags = run.tags if run else {}
     lineage = {
         "source": source[:1000],
-        "run_id": run.run_id if run else "",
+        "run_id": run.run_id if run else external_run_id,
         "run_link": run_link[:1000],
         "code_commit": str(run_tags.get("mlflow.source.git.commit", ""))[:100],
         "code_repository": str(run_tags.get("mlflow.source.git.repoURL", ""))[:500],
@@ -523,6 +554,7 @@ def version_register(
                 tags=dict(tags or {}),
                 description=description or "",
                 require_files=False,
+                run_external=bool(external_run_id),
             ),
         )
     finally:

@@ -18,6 +18,7 @@ from registry.models import (
 )
 from registry.search import search_text_refresh, version_search_parts
 from registry.services.common import PURGE_PREFIX_TASK, SCAN_VERSION_TASK
+from registry.sources import validate_source
 
 
 @dataclass
@@ -39,6 +40,7 @@ class VersionInput:
     tags: dict[str, str] = field(default_factory=dict)
     description: str = ""
     require_files: bool = True
+    run_external: bool = False  # lineage.run_id is a run in another tracking server
 
 
 def _validate(data: VersionInput) -> list[str]:
@@ -68,6 +70,10 @@ def _validate(data: VersionInput) -> list[str]:
     unknown = set(data.lineage) - set(ModelVersion.LINEAGE_FIELDS)
     if unknown:
         errors.append(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
+    try:
+        validate_source(data.lineage.get("source") or "")
+    except ValidationError as exc:
+        errors.extend(exc.messages)
     return errors
 
 
@@ -127,6 +133,7 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
             version=number,
             created_by=actor,
             description=data.description,
+            run_external=data.run_external and bool(data.lineage.get("run_id")),
             **data.lineage,
         )
         version.full_clean(exclude=["registered_model", "created_by"], validate_unique=False)
@@ -203,7 +210,7 @@ def version_snapshot(version: ModelVersion, artifacts, data: VersionInput) -> di
         "version": version.version,
         "stage": version.stage,
         "description": version.description,
-        "lineage": version.lineage,
+        "lineage": version.lineage | ({"run_external": True} if version.run_external else {}),
         "artifacts": [{"path": a.path, "size": a.size, "sha256": a.sha256} for a in artifacts],
         "metrics": data.metrics,
         "params": data.params,

@@ -17,8 +17,11 @@ class Command(BaseCommand):
         print_accounts(self.stdout, passwords)
 
 
-def print_accounts(out, passwords: dict[str, str]) -> None:
-    out.write("\nDemo accounts (shown once; they are not stored anywhere in clear):")
+def print_accounts(out, passwords: dict) -> None:
+    out.write("\nDemo accounts (shown once; passwords are stored only as hashes):")
     for username, groups, _ in ACCOUNTS:
-        out.write(f"  {username:<8} {passwords[username]:<16} {', '.join(groups[:2])}")
+        password, second_factor = passwords[username]
+        out.write(f"  {username:<8} {password:<16} {', '.join(groups[:2])}")
+        if second_factor:
+            out.write(f"           {second_factor}")
     out.write("")

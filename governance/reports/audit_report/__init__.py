@@ -52,6 +52,12 @@ __all__ = [
 ]
 
 
+# Sections that apps above governance add (aisystems registers its registers' section in
+# its ready()): each is called as `add(doc, user=, scope=, now=, csv=)` before the chain
+# section, and may append rows (CSV_COLUMNS) to `csv`.
+EXTRA_SECTIONS: list = []
+
+
 class _Builder(RequestSections, ProductionSection, EventSections, ChainSection):
     """One report's walk: each section's module adds its part (requests.py, production.py,
     events.py, chain.py) to the shared state of common.BuilderBase."""
@@ -119,6 +125,8 @@ def build(*, user, scope, progress, now) -> Document:
         "Downloads of artifacts, documents, reports and audit exports",
         source="audit events " + ", ".join(f'"{a}"' for a in DOWNLOAD_ACTIONS),
     )
+    for add in EXTRA_SECTIONS:
+        add(doc, user=user, scope=scope, now=now, csv=b.csv)
     s_chain = doc.section(
         "audit_chain",
         "Audit chain verification",

@@ -35,7 +35,7 @@ def _development(doc: Document, ctx: dict) -> None:
         [
             ("Model type", metadata.get("model_type")),
             ("Pre-trained component (base model)", metadata.get("base_model")),
-            ("Training run", version.run_id),
+            ("Training run", _run_reference(version)),
             ("Training run link", version.run_link),
             ("Code repository", version.code_repository),
             ("Code commit", version.code_commit),
@@ -157,3 +157,9 @@ def _cybersecurity(section: Section, ctx: dict) -> None:
             ),
         ]
     )
+
+
+def _run_reference(version) -> str:
+    if version.run_external:
+        return f"{version.run_id} (a run in another tracking server, as the pipeline gave it)"
+    return version.run_id
