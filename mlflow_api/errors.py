@@ -12,12 +12,13 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.db import DatabaseError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from config.db_limits import TIMEOUT_MESSAGE, is_statement_timeout
+from mlflow_api.responses import json_response
 from registry import storage
 from registry.services.models import ModelNameTaken
 
@@ -54,8 +55,8 @@ def not_found(message: str) -> ApiError:
     return ApiError("RESOURCE_DOES_NOT_EXIST", message)
 
 
-def error_response(code: str, message: str) -> JsonResponse:
-    response = JsonResponse({"error_code": code, "message": message}, status=STATUS[code])
+def error_response(code: str, message: str) -> HttpResponse:
+    response = json_response({"error_code": code, "message": message}, status=STATUS[code])
     if code == "UNAUTHENTICATED":
         response["WWW-Authenticate"] = 'Basic realm="attest", charset="UTF-8"'
     return response
@@ -65,7 +66,7 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def response_for(exc: Exception) -> JsonResponse:
+def response_for(exc: Exception) -> HttpResponse:
     """The wire answer for an exception a service or selector raised."""
     if isinstance(exc, ApiError):
         return error_response(exc.code, exc.message)
@@ -99,6 +100,6 @@ def response_for(exc: Exception) -> JsonResponse:
 
 @csrf_exempt
 @login_not_required
-def endpoint_not_found(request, *args, **kwargs) -> JsonResponse:
+def endpoint_not_found(request, *args, **kwargs) -> HttpResponse:
     """Any other path under /api/: MLflow's JSON 404 instead of Django's HTML page."""
     return error_response("ENDPOINT_NOT_FOUND", f"No API endpoint at {request.path}.")

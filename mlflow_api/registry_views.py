@@ -6,7 +6,7 @@ changes and protected aliases go through transition requests and approvals."""
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import JsonResponse
+from django.http import HttpResponse
 
 from governance import access, rules
 from governance.services import alias_delete, alias_set
@@ -14,6 +14,7 @@ from governance.services.transitions import ApprovalRequired, version_stage_set
 from mlflow_api import filters, specs, wire
 from mlflow_api.auth import api_view
 from mlflow_api.errors import invalid, not_found
+from mlflow_api.responses import json_response
 from registry import selectors
 from registry.models import (
     LoggedModel,
@@ -45,8 +46,8 @@ SEARCH_VERSIONS_CAP = 200_000
 TEAM_TAG = "attest.team"
 
 
-def ok(payload=None) -> JsonResponse:
-    return JsonResponse(payload or {})
+def ok(payload=None) -> HttpResponse:
+    return json_response(payload or {})
 
 
 def _model(user, name, action="view") -> RegisteredModel:
@@ -303,9 +304,9 @@ def model_version_create(request, params):
         description=params.get("description") or "",
         external_run_id=external_run_id,
     )
-    version = ModelVersion.objects.select_related("created_by").get(pk=version.pk)
+    # The row just written, as written (its creator is the caller): no need to read it back.
     version.registered_model = model
-    return ok({"model_version": _version_json(version, aliases=[])})
+    return ok({"model_version": _version_json(version, tags=tags, aliases=[])})
 
 
 @api_view("GET", spec=specs.GetModelVersion)

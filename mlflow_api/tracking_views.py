@@ -8,12 +8,13 @@ PERMISSION_DENIED to a write on what they may see but did not create."""
 import posixpath
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
 from governance import access
 from mlflow_api import filters, specs, wire
 from mlflow_api.auth import api_view
 from mlflow_api.errors import ApiError, invalid, not_found
+from mlflow_api.responses import json_response
 from registry import uploads
 from registry.models import Artifact, Experiment, LoggedModel, ModelVersion, Run, StagedArtifact
 from registry.models.tracking import DEFAULT_EXPERIMENT_ID
@@ -32,8 +33,8 @@ from registry.services.tracking import (
 )
 
 
-def ok(payload=None) -> JsonResponse:
-    return JsonResponse(payload or {})
+def ok(payload=None) -> HttpResponse:
+    return json_response(payload or {})
 
 
 def _experiment(user, experiment_id) -> Experiment:

@@ -31,8 +31,12 @@ def query_terms(text: str) -> list[str]:
     return [t.lower() for t in _WORD.findall(fold(text or ""))][:MAX_TERMS]
 
 
+MAX_SEARCH_TEXT = 20000
+VERSION_SEARCH_FIELDS = ("framework", "dataset_name", "run_id", "code_repository")
+
+
 def build_search_text(registered_model) -> str:
-    """Everything a person might type to find this model, as one text."""
+    """Everything a person might type to find this model, as one text, from the rows."""
     from registry.models import ModelVersion, VersionTag
 
     parts = [registered_model.name, registered_model.description, registered_model.team.name]
@@ -40,11 +44,81 @@ def build_search_text(registered_model) -> str:
         parts.append(registered_model.created_by.get_username())
     parts += [f"{t.key} {t.value}" for t in registered_model.tags.all()]
     versions = ModelVersion.objects.filter(registered_model=registered_model)
-    for field in ("framework", "dataset_name", "run_id", "code_repository"):
+    for field in VERSION_SEARCH_FIELDS:
         parts += versions.exclude(**{field: ""}).values_list(field, flat=True).distinct()[:50]
     tags = VersionTag.objects.filter(model_version__registered_model=registered_model)
     parts += [f"{k} {v}" for k, v in tags.values_list("key", "value").distinct()[:200]]
-    return fold(" ".join(p for p in parts if p))[:20000]
+    return fold(" ".join(p for p in parts if p))[:MAX_SEARCH_TEXT]
+
+
+def version_search_parts(version, tags: dict[str, str]) -> list[str]:
+    """What one version adds to its model's search text: its lineage values and its tags."""
+    parts = [getattr(version, field) for field in VERSION_SEARCH_FIELDS]
+    return [p for p in parts if p] + [f"{k} {v}" for k, v in tags.items()]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def appended_search_text(text: str, parts) -> str:
+    """`text` with those of `parts` whose words it does not already hold added at its end.
+
+    Search matches every query word as a prefix of some word of the text (both engines),
+    so a part whose words are all in the text already changes no answer and is left out:
+    the 100th version tagged like the 99 before it adds nothing."""
+    have = _words(text)
+    extra = []
+    for part in parts:
+        folded = fold(part or "")
+        words = _words(folded)
+        if words and not words <= have:
+            extra.append(folded)
+            have |= words
+    if not extra:
+        return text
+    return " ".join([text, *extra]).strip()[:MAX_SEARCH_TEXT]
+
+
+def search_text_refresh(
+    registered_model, *, added=None, current_text: str | None = None, touch=False, **columns
+) -> str:
+    """Keep `registered_model.search_text` current: the one way every service does it,
+    inside the write's transaction, as one UPDATE of the model's row.
+
+    - `added`: the texts a write only added (a new version's lineage values and tags, a tag
+      new on a version): their words are appended when the text lacks them, without
+      reading the model's other versions (version_search_parts). `current_text` is the
+      stored text when the caller read it under the row's lock; otherwise it is read here
+      under that lock, so two writers cannot lose each other's words.
+    - otherwise (anything renamed, changed or removed): rebuilt from the rows
+      (build_search_text).
+
+    `touch` sets updated_at, and `columns` other fields, in the same UPDATE; nothing is
+    written when neither the text nor any column changes. Returns the text."""
+    from django.utils import timezone
+
+    from registry.models import RegisteredModel
+
+    rows = RegisteredModel.objects.filter(pk=registered_model.pk)
+    if added is None:
+        text = build_search_text(registered_model)
+        changed = True
+    else:
+        if current_text is None:
+            current_text = rows.select_for_update().values_list("search_text", flat=True).get()
+        text = appended_search_text(current_text, added)
+        changed = text != current_text
+    if changed:
+        columns["search_text"] = text
+    if touch:
+        columns["updated_at"] = timezone.now()
+    if columns:
+        rows.update(**columns)
+    registered_model.search_text = text
+    for name, value in columns.items():
+        setattr(registered_model, name, value)
+    return text
 
 
 def matching_ids_sql(terms: list[str]):

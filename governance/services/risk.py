@@ -19,7 +19,7 @@ from governance.rules import governed_because, is_requester, risk_decision_refus
 from governance.rules import risk_label as _label
 from governance.services.common import group_names, required_text
 from registry.models import RegisteredModel, RiskClass
-from registry.search import build_search_text
+from registry.search import search_text_refresh
 
 
 def _validate(risk_class: str, rationale: str) -> str:
@@ -51,8 +51,7 @@ def _pending_error(pending: RiskClassChangeRequest) -> ValidationError:
 def _apply(model: RegisteredModel, risk_class: str) -> None:
     model.risk_class = risk_class
     model.save(update_fields=["risk_class", "updated_at"])
-    model.search_text = build_search_text(model)
-    RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
+    search_text_refresh(model)
 
 
 def model_risk_class_set(

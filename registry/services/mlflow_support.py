@@ -18,18 +18,12 @@ from registry.models import (
     Stage,
     VersionTag,
 )
-from registry.search import build_search_text
+from registry.search import search_text_refresh
 from registry.services.common import model_snapshot, version_ref
 from registry.services.models import save_name
 
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 5000
-
-
-def _refresh_search_text(model: RegisteredModel) -> None:
-    RegisteredModel.objects.filter(pk=model.pk).update(
-        search_text=build_search_text(model), updated_at=timezone.now()
-    )
 
 
 def _check_tag(key: str, value: str) -> None:
@@ -52,7 +46,7 @@ def model_rename(*, actor, registered_model: RegisteredModel, new_name: str) -> 
         model.name = new_name
         model.full_clean(validate_unique=False, validate_constraints=False)
         save_name(model, update_fields=["name", "updated_at"])
-        _refresh_search_text(model)
+        search_text_refresh(model, touch=True)
         audit.record(
             actor=actor,
             action="model.rename",
@@ -73,7 +67,7 @@ def model_description_set(
         before = {"description": model.description}
         model.description = description or ""
         model.save(update_fields=["description", "updated_at"])
-        _refresh_search_text(model)
+        search_text_refresh(model, touch=True)
         audit.record(
             actor=actor,
             action="model.update",
@@ -140,7 +134,7 @@ def version_delete(*, actor, version: ModelVersion) -> None:
         )
         model = version.registered_model
         version.delete()
-        _refresh_search_text(model)
+        search_text_refresh(model, touch=True)
         names = [a.storage_name for a in artifacts]
         transaction.on_commit(lambda: storage.delete_quietly(names))
 
@@ -154,7 +148,7 @@ def model_tag_set(*, actor, registered_model: RegisteredModel, key: str, value: 
         ModelTag.objects.update_or_create(
             registered_model=registered_model, key=key, defaults={"value": value or ""}
         )
-        _refresh_search_text(registered_model)
+        search_text_refresh(registered_model, touch=True)
         audit.record(
             actor=actor,
             action="model.tag_set",
@@ -183,7 +177,24 @@ def model_tag_delete(*, actor, registered_model: RegisteredModel, key: str) -> N
             registered_model_id=registered_model.pk,
         )
         old.delete()
-        _refresh_search_text(registered_model)
+        search_text_refresh(registered_model, touch=True)
+
+
+def _tag_search_text(version: ModelVersion, key: str, value: str, old_value) -> None:
+    """A tag set on a version: its words are appended, unless it replaced a value that no
+    other version of the model still holds (then the old words must go: a rebuild)."""
+    model = version.registered_model
+    stale = (
+        old_value is not None
+        and old_value != value
+        and not VersionTag.objects.filter(
+            model_version__registered_model_id=model.pk, key=key, value=old_value
+        ).exists()
+    )
+    if stale:
+        search_text_refresh(model, touch=True)
+    else:
+        search_text_refresh(model, added=[f"{key} {value}"], touch=True)
 
 
 def version_tag_set(*, actor, version: ModelVersion, key: str, value: str) -> None:
@@ -196,7 +207,7 @@ def version_tag_set(*, actor, version: ModelVersion, key: str, value: str) -> No
         else:
             VersionTag.objects.filter(pk=old.pk).update(value=value or "")
         ModelVersion.objects.filter(pk=version.pk).update(updated_at=timezone.now())
-        _refresh_search_text(version.registered_model)
+        _tag_search_text(version, key, value or "", old.value if old else None)
         audit.record(
             actor=actor,
             action="version.tag_set",
@@ -223,7 +234,7 @@ def version_tag_delete(*, actor, version: ModelVersion, key: str) -> None:
             model_version_id=version.pk,
         )
         old.delete()
-        _refresh_search_text(version.registered_model)
+        search_text_refresh(version.registered_model, touch=True)
 
 
 def version_description_set(*, actor, version: ModelVersion, description: str) -> ModelVersion:

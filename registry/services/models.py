@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 
 from governance import access, audit
 from registry.models import ModelTag, RegisteredModel
-from registry.search import build_search_text
+from registry.search import search_text_refresh
 from registry.services.common import model_snapshot
 
 CREATOR_ACTIONS = ("view", "change", "manage")
@@ -91,7 +91,7 @@ def model_create(
         for group in default_approver_groups():
             access.grant(model, "approve", group=group)
             grants[group.name] = ["approve"]
-        _refresh_search_text(model)
+        search_text_refresh(model)
         after = model_snapshot(model) | {"grants": grants}
         audit.record(
             actor=actor,
@@ -116,7 +116,7 @@ def model_update(
         ModelTag.objects.bulk_create(
             ModelTag(registered_model=model, key=k, value=v) for k, v in tags.items()
         )
-        _refresh_search_text(model)
+        search_text_refresh(model)
         audit.record(
             actor=actor,
             action="model.update",
@@ -126,8 +126,3 @@ def model_update(
             registered_model_id=model.pk,
         )
     return model
-
-
-def _refresh_search_text(model: RegisteredModel) -> None:
-    model.search_text = build_search_text(model)
-    RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from core import dispatch
 from governance import access, audit
@@ -17,7 +16,7 @@ from registry.models import (
     RegisteredModel,
     VersionTag,
 )
-from registry.search import build_search_text
+from registry.search import search_text_refresh, version_search_parts
 from registry.services.common import PURGE_PREFIX_TASK, SCAN_VERSION_TASK, version_ref
 from registry.sources import validate_source
 
@@ -171,11 +170,15 @@ def _write_version(actor, registered_model, data: VersionInput, stored) -> Model
         VersionTag.objects.bulk_create(
             VersionTag(model_version=version, key=k, value=v) for k, v in data.tags.items()
         )
-        RegisteredModel.objects.filter(pk=model.pk).update(
-            latest_version_number=number, updated_at=timezone.now()
+        # One UPDATE of the locked row: the number, the time, and the search text with the
+        # new version's words appended (no read of the other versions' tags).
+        search_text_refresh(
+            model,
+            added=version_search_parts(version, data.tags),
+            current_text=model.search_text,
+            touch=True,
+            latest_version_number=number,
         )
-        model.search_text = build_search_text(model)
-        RegisteredModel.objects.filter(pk=model.pk).update(search_text=model.search_text)
         job = None
         if any(a.scan_status == Artifact.ScanStatus.PENDING for a in artifacts):
             job = dispatch.job_queue(
