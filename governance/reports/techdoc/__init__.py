@@ -30,9 +30,10 @@ from governance.reports.techdoc.common import (
 )
 from governance.reports.techdoc.description import _general_description
 from governance.reports.techdoc.development import _development
+from governance.reports.techdoc.figure import completeness_text
 from governance.reports.techdoc.lifecycle import _lifecycle_changes
 from governance.reports.techdoc.operation import _metrics, _monitoring, _risk_management
-from registry.cards import card_completeness, card_of, clean_metadata
+from registry.cards import card_of, clean_metadata
 
 # --- The builder ------------------------------------------------------------------------
 
@@ -47,7 +48,6 @@ def build(*, user, scope, progress, now) -> Document:
     metrics = list(version.metrics.all())
     params = list(version.params.all())
     artifacts = list(version.artifacts.all())
-    completeness = card_completeness(card, metrics)
     versions = list(visible_versions(user, model))
     declaration = selectors.compliance_documents(user, version, kind=DECLARATION).first()
 
@@ -64,7 +64,10 @@ def build(*, user, scope, progress, now) -> Document:
     doc.fact("Stage", version.get_stage_display())
     doc.fact("Risk class", model.get_risk_class_display())
     doc.fact("Owning team", model.team.name)
-    doc.fact("Model card completeness", f"{completeness.score}% of the required sections")
+    # The Annex IV figure is filled in once the items are built (below); the card's own
+    # score is not printed beside it, so the cover has one completeness figure.
+    doc.fact("Annex IV completeness", "")
+    figure_at = len(doc.facts) - 1
     doc.fact("Declaration of conformity", "uploaded" if declaration else "missing")
 
     ctx = {
@@ -93,6 +96,7 @@ def build(*, user, scope, progress, now) -> Document:
     _standards(doc, ctx)
     _declaration(doc, ctx)
     _post_market(doc, ctx)
+    doc.facts[figure_at][1] = completeness_text(doc.completeness())
     progress(95, "Technical documentation assembled")
     return doc
 
