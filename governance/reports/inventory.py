@@ -19,7 +19,7 @@ from django.db.models import Count, OuterRef, Subquery
 
 from governance.models import Decision, TransitionRequest
 from governance.reports.document import Document
-from governance.reports.techdoc.figure import annex_iv_completeness
+from governance.reports.techdoc import annex_iv_completeness
 from governance.reports.techdoc.figure import completeness_text as annex_iv_text
 from registry.cards import Completeness, completeness_of
 from registry.models import Metric, ModelCard, ModelVersion, RegisteredModel, RiskClass, Stage

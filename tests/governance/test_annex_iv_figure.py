@@ -4,7 +4,8 @@ models print the same number, taken from the same items."""
 
 import pytest
 
-from governance.reports.techdoc.figure import annex_iv_completeness, completeness_text
+from governance.reports.techdoc import annex_iv_completeness
+from governance.reports.techdoc.figure import completeness_text
 from governance.services import model_risk_class_set
 from registry.services.cards import card_save
 from tests.factories import make_version

@@ -16,8 +16,11 @@ helpers), description.py (point 1), development.py (2), operation.py (3 to 5),
 lifecycle.py (6) and closing.py (7 to 9); this module assembles them in `build`.
 """
 
+from django.utils import timezone
+
 from governance import selectors
 from governance.reports.document import Document
+from governance.reports.scope import ReportScope
 from governance.reports.techdoc.closing import _declaration, _post_market, _standards
 from governance.reports.techdoc.common import (
     ACTION_LABELS,
@@ -30,7 +33,7 @@ from governance.reports.techdoc.common import (
 )
 from governance.reports.techdoc.description import _general_description
 from governance.reports.techdoc.development import _development
-from governance.reports.techdoc.figure import completeness_text
+from governance.reports.techdoc.figure import completeness_text, record_reader
 from governance.reports.techdoc.lifecycle import _lifecycle_changes
 from governance.reports.techdoc.operation import _metrics, _monitoring, _risk_management
 from registry.cards import card_of, clean_metadata
@@ -101,4 +104,28 @@ def build(*, user, scope, progress, now) -> Document:
     return doc
 
 
-__all__ = ["ACTION_LABELS", "DECLARATION", "KIND", "LAYOUT", "STAGE_CHANGE_ACTIONS", "build"]
+def annex_iv_document(version):
+    """The version's technical documentation as the record stands (not stored)."""
+    return build(
+        user=record_reader(),
+        scope=ReportScope(model=version.registered_model, version=version),
+        progress=lambda *args: None,
+        now=timezone.now(),
+    )
+
+
+def annex_iv_completeness(version) -> dict:
+    """`Document.completeness()` of the version's technical documentation: items,
+    present, score and the missing items (each with its key, title and filler)."""
+    return annex_iv_document(version).completeness()
+
+
+__all__ = [
+    "ACTION_LABELS",
+    "DECLARATION",
+    "KIND",
+    "LAYOUT",
+    "STAGE_CHANGE_ACTIONS",
+    "annex_iv_completeness",
+    "build",
+]
