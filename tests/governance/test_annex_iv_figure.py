@@ -3,10 +3,16 @@ the technical documentation, the model inventory and the Production gate of high
 models print the same number, taken from the same items."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from governance.annex_gate import GATE_NAME
+from governance.policy import evaluate_gates, merge_policies, policy_for, policy_snapshot
+from governance.reports import techdoc
 from governance.reports.techdoc import annex_iv_completeness
 from governance.reports.techdoc.figure import completeness_text
-from governance.services import model_risk_class_set
+from governance.roles import DEFAULT_REQUIRED_ITEMS
+from governance.services import model_risk_class_set, transition_request_open
+from registry.models import Artifact
 from registry.services.cards import card_save
 from tests.factories import make_version
 from tests.governance.test_report_inventory import build as build_inventory
@@ -65,3 +71,76 @@ def test_the_inventory_leaves_the_figure_out_below_high_risk(scientist, model, v
     doc = build_inventory(scientist)
     rows = {row[0]: dict(zip(doc.csv_columns, row, strict=True)) for row in doc.csv_rows}
     assert rows[model.name]["Annex IV completeness"] is None
+
+
+# --- The Production gate of high-risk models ------------------------------------------
+
+
+def annex_gate(version, **snapshot):
+    snapshot.setdefault("require_risk_class", False)
+    gates = evaluate_gates(version, snapshot)
+    return next((g for g in gates if g.name == GATE_NAME), None)
+
+
+def test_the_high_risk_production_policy_requires_the_default_items(db):
+    keys = {key for _, items in techdoc.LAYOUT for key in items}
+    assert set(DEFAULT_REQUIRED_ITEMS) <= keys
+    assert policy_for("Production", "high").annex_iv_item_keys == list(DEFAULT_REQUIRED_ITEMS)
+    assert policy_snapshot(policy_for("Production", "high"))["required_annex_iv_items"] == list(
+        DEFAULT_REQUIRED_ITEMS
+    )
+    for stage, risk in (("Production", "limited"), ("Staging", "high")):
+        assert policy_snapshot(policy_for(stage, risk))["required_annex_iv_items"] == []
+
+
+def test_a_complete_card_no_longer_carries_a_high_risk_version_to_production(
+    settings, scientist, high_risk_version
+):
+    """The attack: a data scientist fills the card's required sections and asks for
+    Production while the technical documentation lacks what a notified body needs."""
+    settings.ATTEST_MODEL_CARD_REQUIRED_SECTIONS = list(REQUIRED_CARD_ONLY)
+    Artifact.objects.filter(model_version=high_risk_version).update(scan_status="clean")
+    snapshot = policy_snapshot(policy_for("Production", "high"))
+    gates = {g.name: g for g in evaluate_gates(high_risk_version, snapshot)}
+    assert gates["Model card complete"].passed  # what used to let it through
+    gate = gates[GATE_NAME]
+    assert not gate.passed
+    figure = annex_iv_completeness(high_risk_version)
+    assert gate.reason.startswith(completeness_text(figure) + "; required but missing: ")
+    missing = {m["item"]: m for m in figure["missing"]}
+    for key in DEFAULT_REQUIRED_ITEMS:
+        if key in missing:
+            assert f"{missing[key]['number']} {missing[key]['title']}" in gate.reason
+    assert "intended_purpose" in missing and "1.1 Intended purpose" in gate.reason
+    with pytest.raises(ValidationError, match=GATE_NAME):
+        transition_request_open(
+            actor=scientist,
+            version=high_risk_version,
+            target_stage="Production",
+            justification="Card complete",
+        )
+
+
+def test_the_gate_passes_when_the_required_items_are_present(scientist, version):
+    assert annex_gate(version) is None  # no items named, no gate
+    gate = annex_gate(version, required_annex_iv_items=["intended_purpose"])
+    assert not gate.passed and "Intended purpose" in gate.reason
+    card_save(actor=scientist, version=version, sections={"intended_purpose": "Scoring."})
+    gate = annex_gate(version, required_annex_iv_items=["intended_purpose"])
+    assert gate.passed, gate.reason
+    assert gate.reason.endswith("all 1 required items are present")
+
+
+def test_an_unknown_item_in_a_policy_fails_closed(scientist, version):
+    card_save(actor=scientist, version=version, sections={"intended_purpose": "Scoring."})
+    gate = annex_gate(version, required_annex_iv_items=["intended_purpose", "intended_purpse"])
+    assert not gate.passed and "intended_purpse (no such item" in gate.reason
+
+
+def test_an_open_request_keeps_every_item_either_policy_names():
+    merged = merge_policies(
+        {"required_annex_iv_items": ["provider"], "policy": "a"},
+        {"required_annex_iv_items": ["design", "provider"], "policy": "b"},
+    )
+    assert merged["required_annex_iv_items"] == ["provider", "design"]
+    assert merged["stricter_than_opened"]

@@ -12,25 +12,6 @@ same rows of it, so the figure on their cover is the same number.
 
 from django.contrib.auth import get_user_model
 
-# Annex IV items a notified body cannot do without: the default of the high-risk
-# Production policy's "required Annex IV items" (governance/roles.py, migration 0016).
-DEFAULT_REQUIRED_ITEMS = (
-    "intended_purpose",
-    "provider",
-    "versions",
-    "methods",
-    "design",
-    "training_data",
-    "validation",
-    "human_oversight_assessment",
-    "foreseeable_risks",
-    "oversight_measures",
-    "metrics_appropriateness",
-    "risk_management_measures",
-    "standards_applied",
-    "monitoring_plan",
-)
-
 
 def record_reader():
     return get_user_model()(username="", is_superuser=True, is_active=True)
