@@ -29,6 +29,7 @@ from governance.reports.techdoc.common import (
     LAYOUT,
     STAGE_CHANGE_ACTIONS,
     card_texts,
+    stage_label,
     visible_versions,
 )
 from governance.reports.techdoc.description import _general_description
@@ -64,7 +65,7 @@ def build(*, user, scope, progress, now) -> Document:
     )
     doc.fact("Model", model.name)
     doc.fact("Version", version.version)
-    doc.fact("Stage", version.get_stage_display())
+    doc.fact("Stage", stage_label(version.stage))
     doc.fact("Risk class", model.get_risk_class_display())
     doc.fact("Owning team", model.team.name)
     # The Annex IV figure is filled in once the items are built (below); the card's own
