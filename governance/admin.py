@@ -173,6 +173,7 @@ class ApprovalPolicyAdmin(AuditedAdminMixin, RegistryAdminOnlyMixin, admin.Model
         "required_approvals",
         "groups",
         "require_model_card",
+        "required_annex_iv_items",
         "require_risk_class",
         "required_metrics",
         "sla_hours",

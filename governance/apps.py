@@ -21,6 +21,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from governance import (  # noqa: F401  (gates, auth and celery hooks, webhooks, checks)
+            annex_gate,
             card_gate,
             log_tasks,
             report_tasks,

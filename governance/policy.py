@@ -6,7 +6,8 @@ from governance.models import ApprovalPolicy
 from governance.models.lifecycle import RISK_ANY
 
 # Gates that other parts of the system plug in: name -> callable(version, policy) -> Gate.
-# The model-card gate registers itself here when model cards are installed.
+# The model-card gate registers itself here when model cards are installed, and the
+# Annex IV gate (governance/annex_gate.py) as "annex_iv".
 EXTRA_GATES: dict[str, object] = {}
 
 
@@ -41,6 +42,7 @@ def policy_snapshot(policy: ApprovalPolicy | None) -> dict:
             "required_groups": [],
             "required_metrics": [],
             "require_model_card": False,
+            "required_annex_iv_items": [],
             "require_risk_class": True,
             "sla_hours": 72,
             "policy": "built-in fallback",
@@ -51,6 +53,7 @@ def policy_snapshot(policy: ApprovalPolicy | None) -> dict:
         "required_groups": sorted(g.name for g in policy.required_groups.all()),
         "required_metrics": policy.metric_names,
         "require_model_card": policy.require_model_card,
+        "required_annex_iv_items": policy.annex_iv_item_keys,
         "require_risk_class": policy.require_risk_class,
         "sla_hours": policy.sla_hours,
     }
@@ -61,6 +64,8 @@ def merge_policies(opened: dict, current: dict) -> dict:
     group and metric of either, each gate either asks for, the shorter SLA."""
     metrics = list(opened.get("required_metrics", []))
     metrics += [m for m in current.get("required_metrics", []) if m not in metrics]
+    items = list(opened.get("required_annex_iv_items", []))
+    items += [k for k in current.get("required_annex_iv_items", []) if k not in items]
     merged = {
         "required_approvals": max(
             opened.get("required_approvals", 1), current.get("required_approvals", 1)
@@ -72,6 +77,7 @@ def merge_policies(opened: dict, current: dict) -> dict:
         "require_model_card": bool(
             opened.get("require_model_card") or current.get("require_model_card")
         ),
+        "required_annex_iv_items": items,
         "require_risk_class": bool(
             opened.get("require_risk_class", True) or current.get("require_risk_class", True)
         ),
@@ -179,6 +185,13 @@ def evaluate_gates(version, snapshot: dict) -> list[Gate]:
             card_gate(version, snapshot)
             if card_gate
             else Gate("Model card complete", False, "model cards are not available yet")
+        )
+    if snapshot.get("required_annex_iv_items"):
+        annex_gate = EXTRA_GATES.get("annex_iv")
+        gates.append(
+            annex_gate(version, snapshot)
+            if annex_gate
+            else Gate("Annex IV items present", False, "the technical documentation is absent")
         )
     return gates
 

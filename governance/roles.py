@@ -43,10 +43,36 @@ DEFAULT_POLICIES = [
 ]
 DEFAULT_PROTECTED_ALIASES = ("champion", "production")
 
+# Annex IV items a notified body cannot do without: the default of the high-risk
+# Production policy's "required Annex IV items" (below, and migration 0016): keys of
+# governance/reports/techdoc LAYOUT.
+DEFAULT_REQUIRED_ITEMS = (
+    "intended_purpose",
+    "provider",
+    "versions",
+    "methods",
+    "design",
+    "training_data",
+    "validation",
+    "human_oversight_assessment",
+    "foreseeable_risks",
+    "oversight_measures",
+    "metrics_appropriateness",
+    "risk_management_measures",
+    "standards_applied",
+    "monitoring_plan",
+)
+
+
+def _has_annex_iv_items(policy_model) -> bool:
+    # Migration 0005 runs this with a historical model that predates the field (0016).
+    return any(f.name == "required_annex_iv_items" for f in policy_model._meta.get_fields())
+
 
 def ensure_default_policies(apps) -> None:
     """A sensible default out of the box: one approval for Staging and Production, two for
-    a high-risk model's Production (one from Compliance, with a complete model card), and
+    a high-risk model's Production (one from Compliance, with a complete model card and
+    the Annex IV items a notified body cannot do without), and
     the protected aliases 'champion' and 'production'. Existing rows are left alone."""
     Group = apps.get_model("auth", "Group")
     Policy = apps.get_model("governance", "ApprovalPolicy")
@@ -61,6 +87,9 @@ def ensure_default_policies(apps) -> None:
                 "sla_hours": sla,
             },
         )
+        if created and (stage, risk) == ("Production", "high") and _has_annex_iv_items(Policy):
+            policy.required_annex_iv_items = ", ".join(DEFAULT_REQUIRED_ITEMS)
+            policy.save(update_fields=["required_annex_iv_items"])
         if created:
             policy.required_groups.set([Group.objects.get_or_create(name=g)[0] for g in groups])
     for name in DEFAULT_PROTECTED_ALIASES:

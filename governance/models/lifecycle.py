@@ -37,6 +37,14 @@ class ApprovalPolicy(models.Model):
         help_text="Comma-separated metric names the version must report.",
     )
     require_model_card = models.BooleanField(default=False)
+    required_annex_iv_items = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text=(
+            "Comma-separated keys of the technical documentation's Annex IV items the version "
+            "must have (docs/reports.md lists them); an unknown key fails the gate."
+        ),
+    )
     require_risk_class = models.BooleanField(default=True)
     sla_hours = models.PositiveIntegerField(
         default=72, help_text="Requests older than this are overdue."
@@ -54,6 +62,10 @@ class ApprovalPolicy(models.Model):
     @property
     def metric_names(self) -> list[str]:
         return [m.strip() for m in self.required_metrics.split(",") if m.strip()]
+
+    @property
+    def annex_iv_item_keys(self) -> list[str]:
+        return [k.strip() for k in self.required_annex_iv_items.split(",") if k.strip()]
 
 
 class TransitionRequest(models.Model):

@@ -2,7 +2,8 @@
 
 Each row: the model, its team and who registered it, its risk class, its versions by
 stage ("Production v3; Staging v4; None 2; Archived 1"), the model card completeness of
-the version that matters (the Production version, else the latest), and its last
+the version that matters (the Production version, else the latest), for a high-risk
+model the Annex IV completeness of that version (techdoc/figure.py), and its last
 approval (when, by whom, for which stage). A summary section counts models by risk class
 and versions by stage. The CSV is exactly the models table.
 
@@ -18,6 +19,8 @@ from django.db.models import Count, OuterRef, Subquery
 
 from governance.models import Decision, TransitionRequest
 from governance.reports.document import Document
+from governance.reports.techdoc import annex_iv_completeness
+from governance.reports.techdoc.figure import completeness_text as annex_iv_text
 from registry.cards import Completeness, completeness_of
 from registry.models import Metric, ModelCard, ModelVersion, RegisteredModel, RiskClass, Stage
 
@@ -34,6 +37,7 @@ COLUMNS = [
     "Registered by",
     "Card of version",
     "Card completeness",
+    "Annex IV completeness",
     "Last approval",
     "Approved by",
     "Approved for",
@@ -102,6 +106,7 @@ class _Row:
     focus_version_id: int | None = None
     focus_version: int | None = None
     completeness: Completeness | None = None
+    annex_iv: dict | None = None  # high-risk models only (techdoc.figure)
     approval: TransitionRequest | None = None
     approvers: list[str] = field(default_factory=list)
 
@@ -130,6 +135,7 @@ class _Row:
             model.created_by.get_username() if model.created_by else None,
             f"v{self.focus_version}" if self.focus_version else None,
             completeness_text(self.completeness),
+            annex_iv_text(self.annex_iv),
             approval.decided_at.isoformat() if approval and approval.decided_at else None,
             (", ".join(self.approvers) or None) if approval is not None else None,
             approved_for,
@@ -170,8 +176,19 @@ def _page(models) -> list[_Row]:
     cards = card_completeness_by_version(
         r.focus_version_id for r in rows.values() if r.focus_version_id
     )
+    focus = ModelVersion.objects.in_bulk(
+        [
+            r.focus_version_id
+            for r in rows.values()
+            if r.focus_version_id and r.model.risk_class == RiskClass.HIGH
+        ]
+    )
     for row in rows.values():
         row.completeness = cards.get(row.focus_version_id)
+        if row.focus_version_id in focus:
+            # The figure the cover and the Production gate print (one technical
+            # documentation built per high-risk model: they are few).
+            row.annex_iv = annex_iv_completeness(focus[row.focus_version_id])
     approval_ids = {r.model.last_approval_id: r for r in rows.values() if r.model.last_approval_id}
     if approval_ids:
         requests = TransitionRequest.objects.filter(pk__in=list(approval_ids)).select_related(

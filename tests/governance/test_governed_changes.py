@@ -55,9 +55,9 @@ def _ready(version):
 @pytest.fixture
 def no_card_for_high(db):
     """The default high-risk Production policy also asks for a model card; these tests are
-    about approvals and groups, so the card gate is left out."""
+    about approvals and groups, so the card and Annex IV gates are left out."""
     ApprovalPolicy.objects.filter(target_stage="Production", risk_class="high").update(
-        require_model_card=False
+        require_model_card=False, required_annex_iv_items=""
     )
 
 

@@ -167,7 +167,8 @@ def test_every_item_comes_from_its_source(scientist, viewer, model, full_version
     assert facts["Model"] == "fraud-detector" and facts["Version"] == 2
     assert facts["Stage"] == "Production" and facts["Risk class"] == "Limited"
     assert facts["Declaration of conformity"] == "uploaded"
-    assert facts["Model card completeness"].startswith("100%")
+    assert facts["Annex IV completeness"] == "26 of 26 Annex IV items present (100%)"
+    assert "Model card completeness" not in facts  # one figure on the cover
 
     # 1. General description
     assert markdown(doc, "intended_purpose") == CARD["intended_purpose"]
@@ -262,8 +263,16 @@ def test_every_item_comes_from_its_source(scientist, viewer, model, full_version
     assert row[7] == "Slices checked with ops" and row[6]
     (changes,) = tables(doc, "stage_changes")
     assert [r[1:8] for r in changes["rows"]] == [
-        ["avery", "Approved transition", 2, "None", "Production", "", "Slices checked with ops"],
-        ["dana", "Archived", 1, "None", "Archived", "", "Superseded by v2"],
+        [
+            "avery",
+            "Approved transition",
+            2,
+            "no stage",
+            "Production",
+            "",
+            "Slices checked with ops",
+        ],
+        ["dana", "Archived", 1, "no stage", "Archived", "", "Superseded by v2"],
     ]
 
     # 7-9.
@@ -423,8 +432,8 @@ def test_rollbacks_and_post_hoc_reviews_are_in_the_lifecycle(scientist, approver
     doc = build(scientist, v1)
     (changes,) = tables(doc, "stage_changes")
     assert [r[2:8] for r in changes["rows"]] == [
-        ["Approved transition", 1, "None", "Production", "", "ok"],
-        ["Approved transition", 2, "None", "Production", "v1", "ok"],
+        ["Approved transition", 1, "no stage", "Production", "", "ok"],
+        ["Approved transition", 2, "no stage", "Production", "v1", "ok"],
         ["Emergency rollback", 1, "v2 was in Production", "Production", "v2", "Recall collapsed"],
     ]
     (requests,) = tables(doc, "transition_requests")

@@ -138,7 +138,7 @@ def test_two_approvals_from_the_named_group(
         actor=scientist, registered_model=model, risk_class="high", rationale="credit decisions"
     )
     ApprovalPolicy.objects.filter(target_stage="Production", risk_class="high").update(
-        require_model_card=False
+        require_model_card=False, required_annex_iv_items=""
     )
     request = open_request(scientist, ready_version)
     assert request.policy["required_approvals"] == 2

@@ -151,6 +151,8 @@ def gates_required(policy: dict) -> list[str]:
         names.append("Risk class set")
     if policy.get("require_model_card"):
         names.append("Model card complete")
+    if policy.get("required_annex_iv_items"):
+        names.append(f"Annex IV items present ({', '.join(policy['required_annex_iv_items'])})")
     return names
 
 

@@ -16,8 +16,11 @@ helpers), description.py (point 1), development.py (2), operation.py (3 to 5),
 lifecycle.py (6) and closing.py (7 to 9); this module assembles them in `build`.
 """
 
+from django.utils import timezone
+
 from governance import selectors
 from governance.reports.document import Document
+from governance.reports.scope import ReportScope
 from governance.reports.techdoc.closing import _declaration, _post_market, _standards
 from governance.reports.techdoc.common import (
     ACTION_LABELS,
@@ -26,13 +29,15 @@ from governance.reports.techdoc.common import (
     LAYOUT,
     STAGE_CHANGE_ACTIONS,
     card_texts,
+    stage_label,
     visible_versions,
 )
 from governance.reports.techdoc.description import _general_description
 from governance.reports.techdoc.development import _development
+from governance.reports.techdoc.figure import completeness_text, record_reader
 from governance.reports.techdoc.lifecycle import _lifecycle_changes
 from governance.reports.techdoc.operation import _metrics, _monitoring, _risk_management
-from registry.cards import card_completeness, card_of, clean_metadata
+from registry.cards import card_of, clean_metadata
 
 # --- The builder ------------------------------------------------------------------------
 
@@ -47,7 +52,6 @@ def build(*, user, scope, progress, now) -> Document:
     metrics = list(version.metrics.all())
     params = list(version.params.all())
     artifacts = list(version.artifacts.all())
-    completeness = card_completeness(card, metrics)
     versions = list(visible_versions(user, model))
     declaration = selectors.compliance_documents(user, version, kind=DECLARATION).first()
 
@@ -61,10 +65,13 @@ def build(*, user, scope, progress, now) -> Document:
     )
     doc.fact("Model", model.name)
     doc.fact("Version", version.version)
-    doc.fact("Stage", version.get_stage_display())
+    doc.fact("Stage", stage_label(version.stage))
     doc.fact("Risk class", model.get_risk_class_display())
     doc.fact("Owning team", model.team.name)
-    doc.fact("Model card completeness", f"{completeness.score}% of the required sections")
+    # The Annex IV figure is filled in once the items are built (below); the card's own
+    # score is not printed beside it, so the cover has one completeness figure.
+    doc.fact("Annex IV completeness", "")
+    figure_at = len(doc.facts) - 1
     doc.fact("Declaration of conformity", "uploaded" if declaration else "missing")
 
     ctx = {
@@ -93,8 +100,33 @@ def build(*, user, scope, progress, now) -> Document:
     _standards(doc, ctx)
     _declaration(doc, ctx)
     _post_market(doc, ctx)
+    doc.facts[figure_at][1] = completeness_text(doc.completeness())
     progress(95, "Technical documentation assembled")
     return doc
 
 
-__all__ = ["ACTION_LABELS", "DECLARATION", "KIND", "LAYOUT", "STAGE_CHANGE_ACTIONS", "build"]
+def annex_iv_document(version):
+    """The version's technical documentation as the record stands (not stored)."""
+    return build(
+        user=record_reader(),
+        scope=ReportScope(model=version.registered_model, version=version),
+        progress=lambda *args: None,
+        now=timezone.now(),
+    )
+
+
+def annex_iv_completeness(version) -> dict:
+    """`Document.completeness()` of the version's technical documentation: items,
+    present, score and the missing items (each with its key, title and filler)."""
+    return annex_iv_document(version).completeness()
+
+
+__all__ = [
+    "ACTION_LABELS",
+    "DECLARATION",
+    "KIND",
+    "LAYOUT",
+    "STAGE_CHANGE_ACTIONS",
+    "annex_iv_completeness",
+    "build",
+]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from governance.models import ComplianceDocument
 from governance.reports.document import Section
 from registry.cards import PLACEHOLDER, SECTIONS_BY_KEY, card_of, clean_text
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import ModelVersion, RegisteredModel, Stage
 
 KIND = "technical_documentation"
 DECLARATION = ComplianceDocument.Kind.DECLARATION_OF_CONFORMITY
@@ -69,6 +69,14 @@ LAYOUT = (
 def iso_time(value):
     """A timestamp as ISO 8601 in the current zone, to the second (None stays None)."""
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def stage_label(stage) -> str | None:
+    """A stage as the document prints it: "no stage" for a version in none (the stage is
+    called "None", which reads as a value left out), the stage's name otherwise."""
+    if stage is None or stage == "":
+        return None
+    return "no stage" if stage == Stage.NONE else str(stage)
 
 
 def username(user) -> str:

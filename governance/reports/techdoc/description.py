@@ -8,6 +8,7 @@ from governance.reports.techdoc.common import (
     file_format,
     iso_time,
     looks_like_library_version,
+    stage_label,
     username,
 )
 
@@ -43,7 +44,9 @@ def _general_description(doc: Document, ctx: dict) -> None:
     earlier = [v for v in versions if v.version < version.version]
     summary = f"{model.name} v{version.version} is version {version.version} of the model"
     if earlier:
-        summary += f"; the previous version is v{earlier[-1].version} ({earlier[-1].stage})"
+        summary += (
+            f"; the previous version is v{earlier[-1].version} ({stage_label(earlier[-1].stage)})"
+        )
     else:
         summary += "; it has no earlier version"
     card = ctx["card"]
@@ -61,7 +64,7 @@ def _general_description(doc: Document, ctx: dict) -> None:
                 "this version"
                 if v.pk == version.pk
                 else ("earlier" if v.version < version.version else "later"),
-                v.stage,
+                stage_label(v.stage),
                 iso_time(v.created_at),
                 username(v.created_by),
                 card_state(v),
@@ -105,7 +108,7 @@ def _general_description(doc: Document, ctx: dict) -> None:
         delivery.fields(
             [
                 ("Aliases pointing at this version", ", ".join(f"@{a}" for a in aliases)),
-                ("Stage", version.stage),
+                ("Stage", stage_label(version.stage)),
             ]
         )
         uris = [f"models:/{model.name}/{version.version}"]

@@ -8,6 +8,7 @@ from governance.reports.techdoc.common import (
     ACTION_LABELS,
     STAGE_CHANGE_ACTIONS,
     iso_time,
+    stage_label,
     username,
 )
 from registry.models import Stage
@@ -36,7 +37,7 @@ def _lifecycle_changes(doc: Document, ctx: dict) -> None:
                 v.version,
                 iso_time(v.created_at),
                 username(v.created_by),
-                v.stage,
+                stage_label(v.stage),
                 iso_time(v.production_approved_at),
                 (v.description or "").strip().split("\n", 1)[0][:200],
             ]
@@ -152,8 +153,8 @@ def _stage_change_row(event) -> list | None:
             who,
             label,
             moved.get("version"),
-            moved.get("from"),
-            moved.get("to"),
+            stage_label(moved.get("from")),
+            stage_label(moved.get("to")),
             ", ".join(f"v{n}" for n in archived),
             after.get("reason"),
         ]
@@ -163,7 +164,7 @@ def _stage_change_row(event) -> list | None:
             who,
             label,
             after.get("version"),
-            before.get("stage"),
+            stage_label(before.get("stage")),
             Stage.ARCHIVED.value,
             "",
             after.get("reason"),

@@ -61,7 +61,7 @@ def test_request_detail_shows_policy_progress_and_missing_groups(
     from governance.models import ApprovalPolicy
 
     ApprovalPolicy.objects.filter(target_stage="Production", risk_class="high").update(
-        require_model_card=False
+        require_model_card=False, required_annex_iv_items=""
     )
     request = open_request(scientist, ready_version)
     decision_record(actor=approver, request=request, outcome="approve", reason="metrics fine")
