@@ -78,3 +78,12 @@ def test_no_more_queries_than_the_model_list(request, who, scientist, team, pend
     list_page = _queries(user, reverse("registry:model-list"))
     dashboard = _queries(user, reverse("governance:home"))
     assert dashboard <= list_page, (dashboard, list_page)
+
+
+def test_every_page_names_a_favicon_that_exists(scientist, model):
+    # Issue #19, item 10: every page requested a missing /favicon.ico.
+    from django.contrib.staticfiles import finders
+
+    page = home(scientist)
+    assert 'rel="icon"' in page and "img/favicon.svg" in page
+    assert finders.find("img/favicon.svg")
