@@ -33,6 +33,7 @@ from governance.services import (
     transition_request_withdraw,
     version_archive,
 )
+from governance.timeline import stage_name
 from registry.models import ModelVersion, RegisteredModel
 
 
@@ -123,7 +124,7 @@ def _decision_message(decision, transition) -> str:
     if transition.status == TransitionRequest.Status.APPROVED:
         return f"Approved: {version} is now in {transition.target_stage}."
     if transition.status == TransitionRequest.Status.REJECTED:
-        return f"Rejected: {version} stays in {version.stage}."
+        return f"Rejected: {version} stays in {stage_name(version.stage)}."
     decisions = list(transition.decisions.all())
     progress = selectors.request_progress(transition, decisions)
     return f"Your approval is recorded; {progress.summary}."
