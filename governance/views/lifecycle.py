@@ -114,6 +114,12 @@ class RequestDecide(_RequestAction):
     def perform(self, form):
         return decision_record(actor=self.request.user, request=self.object, **form.cleaned_data)
 
+    def get_message_level(self, decision):
+        # A rejection is no success: a warning banner, not a green one (#19 item 6).
+        if self.object.status == TransitionRequest.Status.REJECTED:
+            return messages.WARNING
+        return messages.SUCCESS
+
     def get_success_message(self, form, decision):
         self.object.refresh_from_db()
         return _decision_message(decision, self.object)
