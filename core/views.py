@@ -115,8 +115,12 @@ class ServiceFormView(View):
     def succeeded(self, form, result):
         message = self.get_success_message(form, result)
         if message:
-            messages.success(self.request, message)
+            messages.add_message(self.request, self.get_message_level(result), message)
         return redirect(self.get_success_url(result))
+
+    def get_message_level(self, result) -> int:
+        """The banner's level: success unless the outcome is not one (a rejection)."""
+        return messages.SUCCESS
 
     def get_success_message(self, form, result) -> str:
         if not self.success_message:

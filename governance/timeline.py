@@ -50,8 +50,17 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def stage_name(stage) -> str:
+    """A stage as a sentence reads it: the stage called "None" is "no stage" (the timeline
+    read "v3 moved from None to Production", issue #19 item 6)."""
+    return "no stage" if stage in (None, "", "None") else str(stage)
+
+
 def _stage_sentence(moved: dict) -> str:
-    text = f"v{moved.get('version')} moved from {moved.get('from')} to {moved.get('to')}"
+    text = (
+        f"v{moved.get('version')} moved from {stage_name(moved.get('from'))}"
+        f" to {stage_name(moved.get('to'))}"
+    )
     archived = moved.get("archived") or []
     if archived:
         text += "; " + ", ".join(f"v{n}" for n in archived) + " archived"

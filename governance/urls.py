@@ -12,6 +12,7 @@ from governance.admin_site import registry_admin_site
 from governance.views import (
     audit,
     compliance,
+    dashboard,
     grants,
     keys,
     lifecycle,
@@ -26,6 +27,8 @@ from governance.views.accounts import AuditedPasswordChangeView
 VERSION = "models/<str:name>/versions/<int:number>/"
 
 app_patterns = [
+    # The home page: what needs the signed-in person (governance/views/dashboard.py)
+    path("", dashboard.home, name="home"),
     # Approval queue and transition requests
     path("approvals/", queue.approval_queue, name="queue"),
     path("approvals/count/", queue.approval_count, name="queue-count"),

@@ -38,7 +38,7 @@ def _next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
-    return reverse("registry:home")
+    return reverse("governance:home")
 
 
 ENROL_KEY = "attest_enrol_key"

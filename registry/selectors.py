@@ -10,7 +10,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.db.models.functions import Lower
 from django.http import Http404
@@ -32,6 +31,29 @@ MODEL_SORTS = {
     "versions": "latest_version_number",
 }
 DEFAULT_MODEL_SORT = "-updated"
+
+# Names people type for one framework: the filter matches every name in the group, so
+# "sklearn" finds versions logged as "scikit-learn" and the other way round (issue #19,
+# item 4). Keys and names are lower case.
+FRAMEWORK_ALIASES = {
+    name: group
+    for group in (
+        ("scikit-learn", "sklearn"),
+        ("pytorch", "torch"),
+        ("tensorflow", "tf", "keras"),
+        ("xgboost", "xgb"),
+        ("lightgbm", "lgbm"),
+    )
+    for name in group
+}
+
+
+def framework_names(framework: str) -> list[str]:
+    """The lower-case framework names one filter value stands for (itself and aliases)."""
+    wanted = framework.strip().lower()
+    return sorted(set(FRAMEWORK_ALIASES.get(wanted, ())) | {wanted})
+
+
 LIVE_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
 
@@ -79,6 +101,10 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
     qs = models_visible(user)
     scoped = qs.query.has_filters()  # False for registry-wide viewers
     terms = query_terms(q)
+    if q.strip() and not terms:
+        # Only punctuation ("%", "_", "*"): no word to look for, so nothing matches. Before
+        # this, such a search fell through to "no search" and listed every model (#19, 5).
+        return qs.none()
     if terms:
         size = match_size(terms, short=SHORT_LIST)  # PostgreSQL's estimate, else None
         qs = qs.filter(
@@ -109,7 +135,7 @@ def model_search(user, *, q="", stage="", team="", tag="", framework="", sort=""
     if framework:
         # Case-insensitive, through the (lower(framework), registered_model) index.
         versions = ModelVersion.objects.alias(framework_ci=Lower("framework")).filter(
-            framework_ci=Lower(Value(framework.strip()))
+            framework_ci__in=framework_names(framework)
         )
         models_with = versions.values("registered_model_id").distinct()  # index order: cheap
         qs = qs.filter(_model_filter(models_with, scoped=scoped))

@@ -1,12 +1,10 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
 from registry.views import cards, compare, models, versions
 
 app_name = "registry"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="registry:model-list"), name="home"),
     path("models/", models.model_list, name="model-list"),
     path("models/new/", models.ModelCreate.as_view(), name="model-create"),
     path("models/<str:name>/", models.model_detail, name="model-detail"),

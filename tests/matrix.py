@@ -204,7 +204,7 @@ SYSTEM_CREATE = roles(SIGNED_IN, auditor=403, approver=403, admin=403)
 # fmt: off
 ROUTES = [
     # --- Accounts and tokens
-    ui("registry:home", expect=roles(REDIRECT_ALL, anonymous=LOGIN)),
+    ui("governance:home", expect=SIGNED_IN),
     ui("login", expect=roles(REDIRECT_ALL, anonymous=200)),
     ui("logout", method="post", expect={r: LOGIN for r in SIGNED_IN}),
     # Single sign-on is off in the matrix's world (no OIDC_ISSUER): both answer 404 to all;

@@ -33,6 +33,7 @@ from governance.services import (
     transition_request_withdraw,
     version_archive,
 )
+from governance.timeline import stage_name
 from registry.models import ModelVersion, RegisteredModel
 
 
@@ -113,6 +114,12 @@ class RequestDecide(_RequestAction):
     def perform(self, form):
         return decision_record(actor=self.request.user, request=self.object, **form.cleaned_data)
 
+    def get_message_level(self, decision):
+        # A rejection is no success: a warning banner, not a green one (#19 item 6).
+        if self.object.status == TransitionRequest.Status.REJECTED:
+            return messages.WARNING
+        return messages.SUCCESS
+
     def get_success_message(self, form, decision):
         self.object.refresh_from_db()
         return _decision_message(decision, self.object)
@@ -123,7 +130,7 @@ def _decision_message(decision, transition) -> str:
     if transition.status == TransitionRequest.Status.APPROVED:
         return f"Approved: {version} is now in {transition.target_stage}."
     if transition.status == TransitionRequest.Status.REJECTED:
-        return f"Rejected: {version} stays in {version.stage}."
+        return f"Rejected: {version} stays in {stage_name(version.stage)}."
     decisions = list(transition.decisions.all())
     progress = selectors.request_progress(transition, decisions)
     return f"Your approval is recorded; {progress.summary}."

@@ -98,7 +98,9 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/models/")
+    # Signing in lands on the home dashboard; the journeys start from the model list.
+    page.get_by_role("heading", name="Home").wait_for()
+    page.goto("/models/")
 
 
 def sign_out(page) -> None:

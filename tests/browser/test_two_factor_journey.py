@@ -35,7 +35,7 @@ def test_an_approver_enrols_and_signs_in_with_a_recovery_code(page, settings):
     codes = page.get_by_test_id("recovery-codes").locator("code").all_inner_texts()
     assert len(codes) == 10
     page.get_by_role("link", name="I have saved them, continue").click()
-    page.wait_for_url("**/models/")
+    page.get_by_role("heading", name="Home").wait_for()  # signing in lands on the dashboard
     sign_out(page)
 
     page.get_by_label("Username").fill("avery")
@@ -44,5 +44,5 @@ def test_an_approver_enrols_and_signs_in_with_a_recovery_code(page, settings):
     page.wait_for_url("**/accounts/two-factor/verify/**")
     page.get_by_label("Code").fill(codes[0])
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/models/")
+    page.get_by_role("heading", name="Home").wait_for()  # signing in lands on the dashboard
     expect(page.locator(".who")).to_contain_text("avery")

@@ -416,7 +416,7 @@ def test_timeline_after_request_and_approval(scientist, approver, auditor, ready
     assert texts[0] == "dana uploaded v1 (1 file, 1 metric)"
     assert "dana requested a move to Production: “Better AUC on the holdout set”" in texts
     assert "avery approved the move to Production: “Reviewed the evaluation”" in texts
-    assert "v1 moved from None to Production" in texts
+    assert "v1 moved from no stage to Production" in texts
     assert [e.kind for e in timeline.entries][-3:] == ["request", "approve", "stage"]
     # On the version page, through the template tag.
     html = get(auditor, ready_version.get_absolute_url()).content.decode()
@@ -451,7 +451,7 @@ def test_timeline_covers_rejection_alias_download_and_archive_by_a_later_version
     assert "vic downloaded model.json" in texts
     assert texts[-1] == "v1 archived: bea approved v2 for Production"
     v2_texts = [e.text for e in version_timeline(v2).entries]
-    assert "v2 moved from None to Production; v1 archived" in v2_texts
+    assert "v2 moved from no stage to Production; v1 archived" in v2_texts
     assert not any("pointed @champion" in t for t in v2_texts)
 
 

@@ -133,7 +133,7 @@ def test_the_next_url_cannot_send_someone_off_site():
         reverse("two-factor-verify"),
         {"otp_token": code_for(device), "next": "https://evil.example/phish"},
     )
-    assert response["Location"] == reverse("registry:home")
+    assert response["Location"] == reverse("governance:home")
 
 
 def test_a_decision_in_an_old_session_asks_for_a_fresh_code_and_keeps_the_form():
@@ -168,7 +168,7 @@ def test_a_code_is_never_accepted_twice():
     code = code_for(device)
     assert signed_in("avery").post(reverse("two-factor-verify"), {"otp_token": code})[
         "Location"
-    ] == reverse("registry:home")
+    ] == reverse("governance:home")
     replay = signed_in("avery").post(reverse("two-factor-verify"), {"otp_token": code})
     assert replay.status_code == 400
 

@@ -267,3 +267,24 @@ def test_migration_folds_the_search_text_of_existing_models(punctuated, scientis
     punctuated.refresh_from_db()
     assert punctuated.search_text == "Resume Cafe naive"
     assert names(scientist, q="naive") == names(scientist, q="naïve") == ["cv-ranker"]
+
+
+@pytest.mark.parametrize("query", ["%", "_", "%%", "_%_", "*", "'"])
+def test_punctuation_only_search_matches_nothing(catalogue, scientist, query):
+    # Issue #19, item 5: "%" and "_" listed every model.
+    assert names(scientist, q=query) == []
+    response = client_for(scientist).get(reverse("registry:model-list"), {"q": query})
+    assert b"fraud-detector" not in response.content
+
+
+@pytest.mark.parametrize("typed", ["sklearn", "scikit-learn", "Scikit-Learn", " SKLEARN "])
+def test_framework_filter_knows_common_aliases(catalogue, scientist, typed):
+    # Issue #19, item 4: the placeholder said "e.g. sklearn" but only "scikit-learn" matched.
+    assert names(scientist, framework=typed) == ["credit-scoring"]
+
+
+def test_framework_alias_finds_the_canonical_name(scientist, team):
+    logged = make_model(scientist, name="canonical", team=team)
+    make_version(scientist, logged, lineage={"framework": "scikit-learn"})
+    assert names(scientist, framework="sklearn") == ["canonical"]
+    assert names(scientist, framework="xgboost") == []

@@ -229,7 +229,8 @@ def test_rejection_message_and_status(approver, pending, ready_version):
         follow=True,
     )
     page = response.content.decode()
-    assert "Rejected: fraud-detector v1 stays in None." in page
+    assert "Rejected: fraud-detector v1 stays in no stage." in page
+    assert 'class="message message-warning">Rejected:' in page  # not a green success banner
     assert "Bias check missing" in page
     pending.refresh_from_db()
     assert pending.status == "rejected"
