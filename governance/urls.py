@@ -18,6 +18,7 @@ from governance.views import (
     queue,
     reports,
     risk,
+    service_accounts,
     tokens,
     webhooks,
 )
@@ -90,6 +91,27 @@ app_patterns = [
     path("accounts/tokens/", tokens.TokenList.as_view(), name="token-list"),
     path("accounts/tokens/all/", tokens.token_list_all, name="token-list-all"),
     path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token-revoke"),
+    # Service accounts: a team's pipelines, tokens only (docs/deploy.md)
+    path(
+        "accounts/service-accounts/",
+        service_accounts.ServiceAccountList.as_view(),
+        name="service-account-list",
+    ),
+    path(
+        "accounts/service-accounts/<int:pk>/",
+        service_accounts.ServiceAccountDetail.as_view(),
+        name="service-account-detail",
+    ),
+    path(
+        "accounts/service-accounts/<int:pk>/tokens/<int:token_pk>/revoke/",
+        service_accounts.service_account_token_revoke_view,
+        name="service-account-token-revoke",
+    ),
+    path(
+        "accounts/service-accounts/<int:pk>/deactivate/",
+        service_accounts.service_account_deactivate_view,
+        name="service-account-deactivate",
+    ),
     path("webhooks/", webhooks.WebhookList.as_view(), name="webhook-list"),
     path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook-detail"),
     path("webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook-test"),

@@ -163,6 +163,22 @@ def add_matrix_extras(world: World) -> None:
         {"name": world.model.name, "key": "owner", "value": "fraud team"},
     )
     _add_ai_system(world)
+    _add_service_account(world)
+
+
+def _add_service_account(world: World) -> None:
+    """The manager's team's service account, with one token."""
+    from governance.services.service_accounts import (
+        service_account_create,
+        service_account_token_create,
+    )
+
+    manager = world.users["manager"]
+    account = service_account_create(actor=manager, team=world.model.team, username="svc-matrix")
+    world.extra["service_account"] = account
+    world.extra["service_token"] = service_account_token_create(
+        actor=manager, account=account, name="pipeline", scope="read"
+    )[0]
 
 
 def _add_ai_system(world: World) -> None:

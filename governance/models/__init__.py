@@ -1,4 +1,9 @@
-from governance.models.accounts import AccountExpiry, FailedSignIn
+from governance.models.accounts import (
+    AccountExpiry,
+    FailedSignIn,
+    ServiceAccount,
+    is_service_account,
+)
 from governance.models.audit import AuditChainHead, AuditEvent, SignedTreeHead
 from governance.models.lifecycle import (
     ApprovalPolicy,
@@ -27,8 +32,10 @@ __all__ = [
     "RequestComment",
     "RiskClassChangeRequest",
     "RiskClassDecision",
+    "ServiceAccount",
     "SignedTreeHead",
     "TransitionRequest",
     "Webhook",
     "WebhookDelivery",
+    "is_service_account",
 ]
