@@ -10,6 +10,7 @@ from django.urls import include, path
 
 from governance.admin_site import registry_admin_site
 from governance.views import (
+    access_reviews,
     audit,
     compliance,
     grants,
@@ -91,6 +92,19 @@ app_patterns = [
     path("accounts/tokens/", tokens.TokenList.as_view(), name="token-list"),
     path("accounts/tokens/all/", tokens.token_list_all, name="token-list-all"),
     path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token-revoke"),
+    # Access reviews (docs/deploy.md, "Access reviews")
+    path("access-reviews/", access_reviews.review_list, name="access-review-list"),
+    path("access-reviews/<int:pk>/", access_reviews.review_detail, name="access-review-detail"),
+    path(
+        "access-reviews/<int:pk>/items/<int:item_pk>/",
+        access_reviews.item_decide,
+        name="access-review-item-decide",
+    ),
+    path(
+        "access-reviews/<int:pk>/close/",
+        access_reviews.review_close_view,
+        name="access-review-close",
+    ),
     # Service accounts: a team's pipelines, tokens only (docs/deploy.md)
     path(
         "accounts/service-accounts/",

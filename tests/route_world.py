@@ -164,6 +164,7 @@ def add_matrix_extras(world: World) -> None:
     )
     _add_ai_system(world)
     _add_service_account(world)
+    _add_access_review(world)
 
 
 def _add_service_account(world: World) -> None:
@@ -255,4 +256,15 @@ def _add_registers(world: World) -> None:
         metric=world.extra["register_monitoring"],
         value=0.9,
         model_version=world.version,
+    )
+
+
+def _add_access_review(world: World) -> None:
+    """An open access review; its item for the scientist's change grant."""
+    from governance.services.access_reviews import review_open
+
+    review = review_open(actor=world.users["admin"])
+    world.extra["access_review"] = review
+    world.extra["access_review_item"] = review.items.get(
+        kind="grant", user=world.users["scientist"], permission="change"
     )

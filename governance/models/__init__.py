@@ -15,10 +15,13 @@ from governance.models.lifecycle import (
     TransitionRequest,
 )
 from governance.models.reports import ComplianceDocument, Report
+from governance.models.reviews import AccessReview, AccessReviewItem
 from governance.models.tokens import PersonalToken
 from governance.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
+    "AccessReview",
+    "AccessReviewItem",
     "AccountExpiry",
     "ApprovalPolicy",
     "AuditChainHead",
