@@ -34,9 +34,10 @@ Item = AccessReviewItem
 def celery_eager():
     from config.celery import app
 
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
-    app.conf.task_always_eager = app.conf.task_eager_propagates = False
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture
@@ -227,3 +228,36 @@ def test_the_pages_list_and_decide_only_what_the_user_may(world):
         {"decision": "revoke"},
     )
     assert refused.status_code == 400 and b"last manager" in refused.content
+
+
+def test_the_audit_report_and_the_bundle_carry_the_review(world):
+    import json
+    from types import SimpleNamespace
+
+    from governance.reports import audit_report, bundle
+    from governance.reports.access_reviews import audit_report_section, bundle_members
+    from governance.reports.document import Document
+    from governance.reports.scope import ReportScope
+
+    assert audit_report_section in audit_report.EXTRA_SECTIONS
+    assert bundle_members in bundle.EXTRA_MEMBERS
+    sams = _item(world["review"], user=world["sam"], permission="change")
+    item_confirm(actor=world["dana"], item=sams)
+    for reader in ("aude", "olga"):  # an auditor who views the model; someone who does not
+        now = timezone.now()
+        doc = Document(
+            kind="audit", title="t", subject="s", scope={}, generated_by=reader, generated_at=now
+        )
+        csv = []
+        audit_report_section(doc, user=world[reader], scope=ReportScope(), now=now, csv=csv)
+        text = json.dumps(doc.as_dict(), default=str)
+        assert ("member of Registry admins" in text) is (reader == "aude")
+        assert ("sam: change on fraud-detector" in text) is (reader == "aude")
+    assert ["access_review.confirmed", "dana"] in [[r[4], r[5]] for r in csv] or reader == "olga"
+    version = SimpleNamespace(registered_model=world["model"])
+    [(path, data)] = bundle_members(user=world["aude"], version=version)
+    assert path == "access-reviews.json"
+    rows = json.loads(data)
+    decided = [r for r in rows if r["decision"] == "Confirmed"]
+    assert [(r["what"], r["by"]) for r in decided] == [("sam: change on fraud-detector", "dana")]
+    assert not any("member of" in r["what"] for r in rows)  # the model's grants only
