@@ -265,7 +265,14 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-webhooks": {"task": "governance.webhook_tasks.retry_due_webhooks", "schedule": 30.0},
     "expire-reports": {"task": "governance.report_tasks.expire_reports", "schedule": 3600.0},
     "sign-audit-tree-head": {"task": "governance.log_tasks.sign_tree_head", "schedule": 60.0},
+    # Opens the periodic access review when due, and reminds its reviewers (docs/deploy.md).
+    "access-review-tick": {"task": "governance.tasks.access_review_tick", "schedule": 86400.0},
 }
+# Access reviews: how often one opens (quarterly), how long reviewers have, how often the
+# reviewers of pending items are reminded by e-mail.
+ATTEST_ACCESS_REVIEW_INTERVAL_DAYS = env_int("ATTEST_ACCESS_REVIEW_INTERVAL_DAYS", 91)
+ATTEST_ACCESS_REVIEW_DUE_DAYS = env_int("ATTEST_ACCESS_REVIEW_DUE_DAYS", 21)
+ATTEST_ACCESS_REVIEW_REMIND_DAYS = env_int("ATTEST_ACCESS_REVIEW_REMIND_DAYS", 7)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3}
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

@@ -31,10 +31,17 @@ class GovernanceConfig(AppConfig):
             webhook_tasks,
         )
         from governance.pdf_signing import sign_pdf
-        from governance.reports import checks  # noqa: F401
+        from governance.reports import (
+            access_reviews,
+            audit_report,
+            bundle,
+            checks,  # noqa: F401
+        )
         from governance.services import webhooks  # noqa: F401
         from registry.pdf import register_anchor, register_signer
 
+        audit_report.EXTRA_SECTIONS.append(access_reviews.audit_report_section)
+        bundle.EXTRA_MEMBERS.append(access_reviews.bundle_members)
         register_signer(sign_pdf)
         register_anchor(transparency.document_anchor)
 

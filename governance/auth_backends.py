@@ -4,11 +4,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ObjectDoesNotExist
 
+from governance.models import is_service_account
+
 
 class ExpiringModelBackend(ModelBackend):
     """Django's model backend, refusing accounts whose expiry date has passed, and every
     password but the break-glass accounts' once local passwords are switched off
-    (ATTEST_LOCAL_PASSWORDS=false, ATTEST_BREAK_GLASS_USERS)."""
+    (ATTEST_LOCAL_PASSWORDS=false, ATTEST_BREAK_GLASS_USERS), and service accounts
+    always: they act through API tokens only, even if someone gave one a password or
+    staff status in the admin (the admin's sign-in comes through here too)."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if not settings.ATTEST_LOCAL_PASSWORDS and (
@@ -20,13 +24,18 @@ class ExpiringModelBackend(ModelBackend):
     def user_can_authenticate(self, user):
         if not super().user_can_authenticate(user):
             return False
+        if is_service_account(user):
+            return False
         expiry = getattr(user, "account_expiry", None)
         return not (expiry and expiry.has_expired)
 
     def get_user(self, user_id):
         # Every request loads its user here: with the expiry in the same query.
         # An account that expires mid-session loses its session at the next request.
-        users = get_user_model()._default_manager.select_related("account_expiry")
+        # A session of a service account (never made by a sign-in) is refused here too.
+        users = get_user_model()._default_manager.select_related(
+            "account_expiry", "service_account"
+        )
         try:
             user = users.get(pk=user_id)
         except ObjectDoesNotExist:

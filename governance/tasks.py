@@ -62,3 +62,39 @@ def fold_failed_signins() -> dict:
     from governance.signin import failed_signins_fold
 
     return {"folded": failed_signins_fold()}
+
+
+@shared_task(acks_late=True)
+def access_review_tick() -> dict:
+    """Celery beat, daily: open the periodic access review when due, queue reminders."""
+    from governance.services.access_reviews import review_tick
+
+    review = review_tick()
+    return {"opened": review.pk if review else None}
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=30)
+def access_review_remind(self, job_id: int) -> dict:
+    """E-mail everyone with a pending item of the review (overdue ones say so)."""
+    from governance.models import AccessReview
+    from governance.services.access_reviews import reviewers_of_pending
+
+    job = job_start(job_id)
+    if job is None:
+        return {"skipped": "job not found"}
+    review = AccessReview.objects.filter(pk=job.result.get("review")).first()
+    if review is None or review.closed_at:
+        job_finish(job_id, ok=True, message="The review is closed")
+        return {"sent": 0}
+    recipients = [u.email for u in reviewers_of_pending(review)]
+    link = f"{settings.ATTEST_BASE_URL.rstrip('/')}{review.get_absolute_url()}"
+    overdue = review.status == "overdue"
+    subject = f"[Attest] Access review {'overdue' if overdue else 'waiting'}: {review}"
+    body = (
+        f"Some access you can revoke waits for your review (due {review.due_at:%Y-%m-%d}"
+        f"{', now overdue' if overdue else ''}).\n\nConfirm or revoke: {link}\n"
+    )
+    for address in recipients:  # one mail each: reviewers do not see each other
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    job_finish(job_id, ok=True, message=f"Sent to {len(recipients)} recipient(s)")
+    return {"sent": len(recipients)}

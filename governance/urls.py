@@ -10,6 +10,7 @@ from django.urls import include, path
 
 from governance.admin_site import registry_admin_site
 from governance.views import (
+    access_reviews,
     audit,
     compliance,
     dashboard,
@@ -19,6 +20,7 @@ from governance.views import (
     queue,
     reports,
     risk,
+    service_accounts,
     tokens,
     webhooks,
 )
@@ -93,6 +95,40 @@ app_patterns = [
     path("accounts/tokens/", tokens.TokenList.as_view(), name="token-list"),
     path("accounts/tokens/all/", tokens.token_list_all, name="token-list-all"),
     path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token-revoke"),
+    # Access reviews (docs/deploy.md, "Access reviews")
+    path("access-reviews/", access_reviews.review_list, name="access-review-list"),
+    path("access-reviews/<int:pk>/", access_reviews.review_detail, name="access-review-detail"),
+    path(
+        "access-reviews/<int:pk>/items/<int:item_pk>/",
+        access_reviews.item_decide,
+        name="access-review-item-decide",
+    ),
+    path(
+        "access-reviews/<int:pk>/close/",
+        access_reviews.review_close_view,
+        name="access-review-close",
+    ),
+    # Service accounts: a team's pipelines, tokens only (docs/deploy.md)
+    path(
+        "accounts/service-accounts/",
+        service_accounts.ServiceAccountList.as_view(),
+        name="service-account-list",
+    ),
+    path(
+        "accounts/service-accounts/<int:pk>/",
+        service_accounts.ServiceAccountDetail.as_view(),
+        name="service-account-detail",
+    ),
+    path(
+        "accounts/service-accounts/<int:pk>/tokens/<int:token_pk>/revoke/",
+        service_accounts.service_account_token_revoke_view,
+        name="service-account-token-revoke",
+    ),
+    path(
+        "accounts/service-accounts/<int:pk>/deactivate/",
+        service_accounts.service_account_deactivate_view,
+        name="service-account-deactivate",
+    ),
     path("webhooks/", webhooks.WebhookList.as_view(), name="webhook-list"),
     path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook-detail"),
     path("webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook-test"),

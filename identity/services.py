@@ -18,6 +18,7 @@ from identity.claims import ROLE_GROUPS, roles_from_claims, teams_from_claims, u
 from identity.models import ExternalIdentity
 
 NO_ROLE = "none of the provider's groups maps to an Attest role"
+SERVICE_ACCOUNT = "service accounts cannot sign in"
 
 
 class SignInRefused(Exception):
@@ -96,6 +97,10 @@ def sso_account(*, issuer: str, claims: dict):
         _refuse(issuer=issuer, subject="", username=username, reason="no subject claim")
     wanted = Membership(frozenset(roles_from_claims(claims)), frozenset(teams_from_claims(claims)))
     links = ExternalIdentity.objects.filter(issuer=issuer, subject=subject)
+    if links.filter(user__service_account__isnull=False).exists():
+        # A service account acts through API tokens only: a provider identity linked to
+        # it (by hand, in the admin) never signs in as it, nor changes its groups.
+        _refuse(issuer=issuer, subject=subject, username=username, reason=SERVICE_ACCOUNT)
     if not links.exists():
         _check_new_account(issuer=issuer, subject=subject, username=username, wanted=wanted)
     try:
@@ -126,6 +131,8 @@ def sso_account(*, issuer: str, claims: dict):
     refuse = partial(_refuse, issuer=issuer, subject=subject, username=user.username, user=user)
     if not user.is_active:
         refuse(reason="account is deactivated")
+    if getattr(user, "service_account", None) is not None:  # linked meanwhile
+        refuse(reason=SERVICE_ACCOUNT)
     if not wanted.roles and settings.OIDC_REQUIRE_ROLE:
         refuse(reason=NO_ROLE)
     return user

@@ -167,6 +167,40 @@ def _post(data):
     return lambda w, role: data
 
 
+def _review(w):
+    return w.extra["access_review"].pk
+
+
+def _review_item(w):
+    return w.extra["access_review_item"].pk
+
+
+def _svc(w):
+    return w.extra["service_account"].pk
+
+
+def _svc_token(w):
+    return w.extra["service_token"].pk
+
+
+def _new_service_account(w, role):
+    return {"username": f"svc-new-{role}", "team": w.model.team_id, "description": "nightly"}
+
+
+# A service account is its team's managers' and the registry admins'; others get 404 (the
+# create form refuses a team they do not manage: 400, with their input kept).
+SERVICE_ACCOUNT = roles(
+    ADMIN_ONLY, no_grant=404, auditor=404, scientist=404, approver=404, manager=200
+)
+SERVICE_ACCOUNT_WRITE = roles(SERVICE_ACCOUNT, manager=302, admin=302)
+SERVICE_ACCOUNT_CREATE = roles(
+    SERVICE_ACCOUNT_WRITE, no_grant=400, auditor=400, scientist=400, approver=400
+)
+REVIEW_OPEN = roles(ADMIN_ONLY, admin=400)
+# The scientist's change grant: decided by the model's manager and registry admins.
+REVIEW_DECIDE = roles(SERVICE_ACCOUNT_WRITE)
+
+
 def _sys(w):
     return w.extra["ai_system"].pk
 
@@ -225,6 +259,28 @@ ROUTES = [
        writes=1, expect=SIGNED_IN, label="POST token-list (create)"),
     ui("governance:token-list-all", expect=ADMIN_ONLY),
     ui("governance:token-revoke", _token, method="post", expect=OWN_TOKEN, writes=1),
+    # --- Access reviews (issue 20): everyone sees the list and a review, filtered to what
+    # they could revoke; the world's review is open, so opening another is refused (400).
+    ui("governance:access-review-list", expect=SIGNED_IN),
+    ui("governance:access-review-list", method="post", expect=REVIEW_OPEN, writes=1,
+       label="POST access-review-list (open)"),
+    ui("governance:access-review-detail", _review, expect=SIGNED_IN),
+    ui("governance:access-review-item-decide", _review, _review_item, method="post",
+       data=_post({"decision": "confirm"}), expect=REVIEW_DECIDE, writes=1),
+    # Items are pending: closing is refused (400) for admins, 403 for everyone else.
+    ui("governance:access-review-close", _review, method="post", expect=REVIEW_OPEN, writes=1),
+    # --- Service accounts: their team's managers and registry admins (issue 20)
+    ui("governance:service-account-list", expect=SIGNED_IN),
+    ui("governance:service-account-list", method="post", data=_new_service_account,
+       writes=1, expect=SERVICE_ACCOUNT_CREATE, label="POST service-account-list (create)"),
+    ui("governance:service-account-detail", _svc, expect=SERVICE_ACCOUNT),
+    ui("governance:service-account-detail", _svc, method="post",
+       data=_post({"name": "ci", "scope": "read"}), writes=1, expect=SERVICE_ACCOUNT,
+       label="POST service-account-detail (mint a token)"),
+    ui("governance:service-account-token-revoke", _svc, _svc_token, method="post",
+       expect=SERVICE_ACCOUNT_WRITE, writes=1),
+    ui("governance:service-account-deactivate", _svc, method="post",
+       expect=SERVICE_ACCOUNT_WRITE, writes=1),
     # --- Webhooks
     ui("governance:webhook-list", expect=MANAGERS_AND_ADMINS),
     ui("governance:webhook-detail", _hook, expect=WEBHOOK),

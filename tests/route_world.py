@@ -163,6 +163,23 @@ def add_matrix_extras(world: World) -> None:
         {"name": world.model.name, "key": "owner", "value": "fraud team"},
     )
     _add_ai_system(world)
+    _add_service_account(world)
+    _add_access_review(world)
+
+
+def _add_service_account(world: World) -> None:
+    """The manager's team's service account, with one token."""
+    from governance.services.service_accounts import (
+        service_account_create,
+        service_account_token_create,
+    )
+
+    manager = world.users["manager"]
+    account = service_account_create(actor=manager, team=world.model.team, username="svc-matrix")
+    world.extra["service_account"] = account
+    world.extra["service_token"] = service_account_token_create(
+        actor=manager, account=account, name="pipeline", scope="read"
+    )[0]
 
 
 def _add_ai_system(world: World) -> None:
@@ -239,4 +256,15 @@ def _add_registers(world: World) -> None:
         metric=world.extra["register_monitoring"],
         value=0.9,
         model_version=world.version,
+    )
+
+
+def _add_access_review(world: World) -> None:
+    """An open access review; its item for the scientist's change grant."""
+    from governance.services.access_reviews import review_open
+
+    review = review_open(actor=world.users["admin"])
+    world.extra["access_review"] = review
+    world.extra["access_review_item"] = review.items.get(
+        kind="grant", user=world.users["scientist"], permission="change"
     )

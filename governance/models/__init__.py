@@ -1,4 +1,9 @@
-from governance.models.accounts import AccountExpiry, FailedSignIn
+from governance.models.accounts import (
+    AccountExpiry,
+    FailedSignIn,
+    ServiceAccount,
+    is_service_account,
+)
 from governance.models.audit import AuditChainHead, AuditEvent, SignedTreeHead
 from governance.models.lifecycle import (
     ApprovalPolicy,
@@ -10,10 +15,13 @@ from governance.models.lifecycle import (
     TransitionRequest,
 )
 from governance.models.reports import ComplianceDocument, Report
+from governance.models.reviews import AccessReview, AccessReviewItem
 from governance.models.tokens import PersonalToken
 from governance.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
+    "AccessReview",
+    "AccessReviewItem",
     "AccountExpiry",
     "ApprovalPolicy",
     "AuditChainHead",
@@ -27,8 +35,10 @@ __all__ = [
     "RequestComment",
     "RiskClassChangeRequest",
     "RiskClassDecision",
+    "ServiceAccount",
     "SignedTreeHead",
     "TransitionRequest",
     "Webhook",
     "WebhookDelivery",
+    "is_service_account",
 ]

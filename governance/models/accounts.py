@@ -41,3 +41,35 @@ class FailedSignIn(models.Model):
 
     def __str__(self):
         return f"{self.username or '(no username)'} from {self.client_ip or '?'}"
+
+
+class ServiceAccount(models.Model):
+    """A non-human account a team's pipelines act as, through API tokens only.
+
+    Its user has no usable password and is refused by every sign-in route (the password
+    form and the admin through governance.auth_backends, single sign-on in
+    identity.services): it exists to own tokens and hold grants. A team's managers and the
+    registry admins create it and mint its tokens (governance.services.service_accounts)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account"
+    )
+    team = models.ForeignKey("auth.Group", on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self):
+        return f"{self.user.get_username()} (service account of {self.team.name})"
+
+
+def is_service_account(user) -> bool:
+    """True for a service account's user (one query at most; none after select_related)."""
+    if user is None or not getattr(user, "pk", None):
+        return False
+    return getattr(user, "service_account", None) is not None

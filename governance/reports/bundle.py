@@ -7,6 +7,8 @@
     audit-proofs.jsonl             each event's inclusion proof in the signed tree head
     approvals.json                 transition requests, their decisions and gates
     artifacts.json                 every artifact: path, size, SHA-256, scan status
+    access-reviews.json            the access reviews' decisions on the model's grants
+                                   (governance/reports/access_reviews.py)
     declaration-of-conformity.pdf  the uploaded declaration, when there is one
     signing-key.pem                the instance's public key (trust it by its fingerprint)
     manifest.json                  who made the bundle, when, every file above hashed, and

@@ -51,6 +51,12 @@ def token_create(
     user = user or actor
     if user.pk != getattr(actor, "pk", None) and not access.is_registry_admin(actor):
         raise PermissionDenied("Only registry admins can issue tokens for someone else.")
+    return issue(actor=actor, user=user, name=name, scope=scope, expires_at=expires_at)
+
+
+def issue(*, actor, user, name: str, scope: str, expires_at=None) -> tuple[PersonalToken, str]:
+    """A token for `user`, every rule but who may issue it (token_create checks that for
+    people; service_accounts.service_account_token_create for service accounts)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the token a name (what uses it)."})
@@ -84,6 +90,11 @@ def token_create(
 def token_revoke(*, actor, token: PersonalToken) -> PersonalToken:
     if token.user_id != getattr(actor, "pk", None) and not access.is_registry_admin(actor):
         raise PermissionDenied("You can only revoke your own tokens.")
+    return revoke(actor=actor, token=token)
+
+
+def revoke(*, actor, token: PersonalToken) -> PersonalToken:
+    """Revoke `token`, every rule but who may (token_revoke, service_accounts)."""
     with transaction.atomic():
         token = PersonalToken.objects.select_for_update().select_related("user").get(pk=token.pk)
         if token.revoked_at is not None:

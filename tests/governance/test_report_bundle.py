@@ -42,6 +42,7 @@ FILES = {
     "audit-events.jsonl",
     "approvals.json",
     "artifacts.json",
+    "access-reviews.json",
     "declaration-of-conformity.pdf",
     "audit-proofs.jsonl",
     "signing-key.pem",
