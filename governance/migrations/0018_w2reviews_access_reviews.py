@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("governance", "0016_w2reviews_service_accounts"),
+        ("governance", "0017_w2reviews_service_accounts"),
         ("registry", "0014_raccess_job_to_core"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("governance", "0015_raccess_report_job_in_core"),
+        ("governance", "0016_aiact2_policy_annex_iv_items"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
