@@ -187,7 +187,7 @@ def registered_model_latest_versions(request, params):
             raise invalid(f"Invalid Model Version stage: {text}.")
         stages.append(stage)
     latest = wire.latest_versions_by_model([model.pk], stages or None).get(model.pk, [])
-    return ok({"model_versions": [wire.model_version(v, name=model.name) for v in latest]})
+    return ok({"model_versions": [wire.latest_version(v, name=model.name) for v in latest]})
 
 
 @api_view("POST", spec=specs.SetRegisteredModelTag)
