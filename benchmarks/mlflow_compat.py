@@ -117,6 +117,7 @@ def build_template(dest: Path) -> None:
 
 def run_pytest(tests_dir: Path, module: str, junit: Path, select: str | None, env: dict) -> None:
     cmd = [PY, "-m", "pytest", MODULES[module], "-q", "-p", "no:cacheprovider", "-rN", "--color=no"]
+    cmd += ["-p", "mlflow_compat_server"]
     cmd += ["--junit-xml", str(junit), "-o", "junit_family=xunit2"]
     expr = [e for e in (CORE_TRACKING if module == "tracking" else None, select) if e]
     if expr:
@@ -201,10 +202,9 @@ def main() -> int:
             if server == "attest":
                 for module in MODULES.values():
                     point_fixtures_at_attest(tests_dir / module)
-        env = dict(base_env)
+        env = dict(base_env, PYTHONPATH=str(ROOT / "benchmarks"))
         if server == "attest":
             env |= {
-                "PYTHONPATH": str(ROOT / "benchmarks"),
                 "ATTEST_COMPAT_ROOT": str(ROOT),
                 "ATTEST_COMPAT_TEMPLATE": str(work / "template"),
                 "ATTEST_COMPAT_SITE": os.environ.get("ATTEST_COMPAT_SITE", "/tmp/wt_site"),

@@ -146,3 +146,9 @@ def attest_server(tmp_path: Path):
             dest = Path(keep) / f"{os.environ.get('PYTEST_CURRENT_TEST', 'x').split(' ')[0]}"
             dest = Path(keep) / dest.name.replace("/", "_").replace("::", "__")
             shutil.copy2(var_dir / "server.log", dest.with_suffix(".log"))
+
+
+def pytest_configure(config):
+    """Loaded with `-p mlflow_compat_server` for both servers: the upstream module marks a few
+    (non-core) tests `asyncio`, a plugin the project's venv does not have."""
+    config.addinivalue_line("markers", "asyncio: upstream async tests (not run here)")
