@@ -26,3 +26,17 @@ def test_latest_versions_carry_their_tags(api, scientist, version):  # noqa: F81
     assert found["registered_models"][0]["latest_versions"][0]["tags"] == [
         {"key": "k", "value": "v"}
     ]
+
+
+def test_model_names_may_hold_spaces_but_not_at_the_ends(api, scientist, client):  # noqa: F811
+    create = P + "registered-models/create"
+    response = api(scientist, "post", create, {"name": "UpdateRMTest 2"})
+    assert response.status_code == 200, response.content
+    got = api(scientist, "get", P + "registered-models/get", {"name": "UpdateRMTest 2"})
+    assert got.json()["registered_model"]["name"] == "UpdateRMTest 2"
+    for bad in (" lead", "trail ", "x" * 129):
+        response = api(scientist, "post", create, {"name": bad})
+        assert response.status_code == 400, bad
+    client.force_login(scientist)
+    page = client.get("/models/UpdateRMTest%202/")
+    assert page.status_code == 200 and b"UpdateRMTest 2" in page.content
