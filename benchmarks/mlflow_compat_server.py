@@ -143,9 +143,9 @@ def attest_server(tmp_path: Path):
         log.close()
         keep = os.environ.get("ATTEST_COMPAT_LOGS")
         if keep:
-            dest = Path(keep) / f"{os.environ.get('PYTEST_CURRENT_TEST', 'x').split(' ')[0]}"
-            dest = Path(keep) / dest.name.replace("/", "_").replace("::", "__")
-            shutil.copy2(var_dir / "server.log", dest.with_suffix(".log"))
+            test = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0]
+            dest = Path(keep) / (test.split("::")[-1] + ".log")
+            shutil.copy2(var_dir / "server.log", dest)
 
 
 def pytest_configure(config):
