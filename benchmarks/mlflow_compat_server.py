@@ -11,6 +11,7 @@ answers nothing anonymously, and that is the deployment difference, not a test c
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -44,7 +45,9 @@ def server_env(var_dir: Path) -> dict[str, str]:
 
 def free_port() -> int:
     low, high = (int(p) for p in PORTS.split("-"))
-    for port in range(low, high + 1):
+    ports = list(range(low, high + 1))
+    random.shuffle(ports)  # two harness runs at once rarely race for the same port
+    for port in ports:
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
