@@ -40,3 +40,38 @@ def test_model_names_may_hold_spaces_but_not_at_the_ends(api, scientist, client)
     client.force_login(scientist)
     page = client.get("/models/UpdateRMTest%202/")
     assert page.status_code == 200 and b"UpdateRMTest 2" in page.content
+
+
+def test_experiment_search_filters_orders_and_pages(api, scientist):  # noqa: F811
+    for name, tags in (("alpha", {"team": "fraud"}), ("beta", {"team": "churn"}), ("gamma", {})):
+        body = {"name": name, "tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        assert api(scientist, "post", P + "experiments/create", body).status_code == 200
+    search = P + "experiments/search"
+
+    def names(body):
+        response = api(scientist, "post", search, body)
+        assert response.status_code == 200, response.content
+        return [e["name"] for e in response.json().get("experiments", [])], response.json()
+
+    listed, page = names({})
+    assert listed[-1] == "Default" and set(listed) == {"alpha", "beta", "gamma", "Default"}
+    keys = [(-int(e["creation_time"]), int(e["experiment_id"])) for e in page["experiments"]]
+    assert keys == sorted(keys)  # MLflow's default: creation_time DESC, experiment_id ASC
+    assert names({"filter": "name = 'beta'"})[0] == ["beta"]
+    assert names({"filter": "name LIKE '%a'"})[0] == ["gamma", "beta", "alpha"]
+    assert names({"filter": "tags.team = 'fraud'"})[0] == ["alpha"]
+    assert set(names({"filter": "tags.team != 'fraud'"})[0]) == {"beta", "gamma"}
+    assert names({"filter": "name LIKE '%a'", "order_by": ["name ASC"]})[0] == [
+        "alpha",
+        "beta",
+        "gamma",
+    ]
+    first, page = names({"max_results": 2, "order_by": ["name DESC"]})
+    assert first == ["gamma", "beta"] and page["next_page_token"]
+    second, page = names(
+        {"max_results": 2, "order_by": ["name DESC"], "page_token": page["next_page_token"]}
+    )
+    assert second == ["alpha", "Default"] and "next_page_token" not in page
+    assert names({"view_type": "DELETED_ONLY"})[0] == []
+    response = api(scientist, "post", search, {"filter": "nope = 1"})
+    assert response.status_code == 400
