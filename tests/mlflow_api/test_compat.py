@@ -75,3 +75,19 @@ def test_experiment_search_filters_orders_and_pages(api, scientist):  # noqa: F8
     assert names({"view_type": "DELETED_ONLY"})[0] == []
     response = api(scientist, "post", search, {"filter": "nope = 1"})
     assert response.status_code == 400
+
+
+def test_version_search_defaults_to_last_updated_desc(api, scientist, model):  # noqa: F811
+    response = api(scientist, "post", P + "registered-models/create", {"name": "b-model"})
+    assert response.status_code == 200, response.content
+    created = []
+    for name in (model.name, "b-model", model.name):
+        body = {"name": name, "source": "runs:/abc/model", "run_id": "abc"}
+        response = api(scientist, "post", P + "model-versions/create", body)
+        assert response.status_code == 200, response.content
+        created.append((name, response.json()["model_version"]["version"]))
+    found = api(scientist, "get", P + "model-versions/search", {}).json()["model_versions"]
+    assert [(v["name"], v["version"]) for v in found] == created[::-1]
+    ordered = api(scientist, "get", P + "model-versions/search", {"order_by": "name DESC"})
+    names = [v["name"] for v in ordered.json()["model_versions"]]
+    assert names == sorted(names, reverse=True)
