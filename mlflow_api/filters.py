@@ -20,6 +20,7 @@ import re
 from django.conf import settings
 from django.db.models import Exists, F, Lookup, OuterRef, Q, Value
 from django.db.models.fields import CharField
+from django.db.models.lookups import Exact, IsNull
 
 from mlflow_api.errors import invalid
 from registry.models import ModelTag, VersionTag
@@ -255,6 +256,50 @@ def model_filter_q(text: str) -> Q:
         else:
             raise invalid(
                 f"Invalid attribute key '{key}' specified. Valid keys are '{{'name', 'tags'}}'."
+            )
+    return q
+
+
+EXPERIMENT_ORDER = {
+    "name": "name",
+    "experiment_id": "pk",
+    "creation_time": "creation_time",
+    "last_update_time": "last_update_time",
+}
+EXPERIMENT_NUMERIC = {"creation_time", "last_update_time"}
+NUMERIC_OPS = {"=": "exact", "!=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+
+
+def experiment_filter_q(text: str) -> Q:
+    """MLflow's experiment filter: name, creation_time, last_update_time and tags."""
+    from django.db.models.fields.json import KeyTextTransform
+
+    q = Q()
+    for key, tag_key, op, value in parse(text):
+        if key == "name":
+            q &= _string_q("name", op, value)
+        elif key in EXPERIMENT_NUMERIC and op in NUMERIC_OPS:
+            try:
+                number = int(value)
+            except (TypeError, ValueError) as exc:
+                raise invalid(f"Invalid value {value!r} for {key}.") from exc
+            clause = Q(**{f"{key}__{NUMERIC_OPS[op]}": number})
+            q &= ~clause if op == "!=" else clause
+        elif key == "tags":
+            if op not in STRING_OPS:
+                raise invalid(f"Invalid comparator '{op}' for tags: use =, !=, LIKE or ILIKE.")
+            text_value = KeyTextTransform(tag_key, "tags")
+            if op == "=":
+                q &= Q(Exact(text_value, value))
+            elif op == "!=":
+                q &= ~Q(Exact(text_value, value)) | Q(IsNull(text_value, True))
+            else:
+                lookup = Like if op == "LIKE" else ILike
+                q &= Q(lookup(text_value, Value(value, output_field=CharField())))
+        else:
+            raise invalid(
+                f"Invalid attribute key '{key}' specified. Valid keys are "
+                "'{'name', 'creation_time', 'last_update_time', 'tags'}'."
             )
     return q
 

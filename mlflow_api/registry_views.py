@@ -188,7 +188,7 @@ def registered_model_latest_versions(request, params):
             raise invalid(f"Invalid Model Version stage: {text}.")
         stages.append(stage)
     latest = wire.latest_versions_by_model([model.pk], stages or None).get(model.pk, [])
-    return ok({"model_versions": [wire.model_version(v, name=model.name) for v in latest]})
+    return ok({"model_versions": [wire.latest_version(v, name=model.name) for v in latest]})
 
 
 @api_view("POST", spec=specs.SetRegisteredModelTag)
@@ -381,10 +381,15 @@ def model_version_search(request, params):
         params.get("max_results"), default=SEARCH_VERSIONS_DEFAULT, cap=SEARCH_VERSIONS_CAP
     )
     offset = filters.page_offset(params.get("page_token"))
+    # MLflow's server: last_updated_timestamp DESC when no order is given; name ASC and
+    # version DESC break ties either way.
+    clauses = params.getlist("order_by")
     order = filters.order_by(
-        params.getlist("order_by"),
+        clauses,
         filters.VERSION_ORDER,
-        ["registered_model__name", "-version"],
+        ["registered_model__name", "-version"]
+        if clauses
+        else ["-updated_at", "registered_model__name", "-version"],
     )
     visible = selectors.models_visible(request.user).values("pk")
     qs = (

@@ -110,16 +110,39 @@ def experiment_create_view(request, params):
     "GET", "POST", spec=specs.SearchExperiments, write=False
 )  # a search: POST carries the query
 def experiment_search(request, params):
-    exps = list(
-        Experiment.objects.restrict(request.user)
-        .filter(lifecycle_stage="active")
-        .order_by("pk")[:1000]
+    """MLflow's order (creation_time DESC, experiment_id ASC), view_type, filter and pages."""
+    limit = filters.max_results(params.get("max_results"), default=1000, cap=1000)
+    start = filters.page_offset(params.get("page_token"))
+    order = filters.order_by(
+        params.getlist("order_by"), filters.EXPERIMENT_ORDER, ["-creation_time", "pk"]
     )
-    if not exps or exps[0].pk != DEFAULT_EXPERIMENT_ID:
-        default = default_experiment()
-        if default._state.adding:  # not written yet: listed as MLflow always lists it
-            exps.insert(0, default)
-    return ok({"experiments": [wire.experiment(e) for e in exps]})
+    view = params.get("view_type") or "ACTIVE_ONLY"
+    stages = {"ACTIVE_ONLY": ["active"], "DELETED_ONLY": ["deleted"]}.get(view)
+    text = params.get("filter") or ""
+    qs = Experiment.objects.restrict(request.user).filter(filters.experiment_filter_q(text))
+    if stages:
+        qs = qs.filter(lifecycle_stage__in=stages)
+    default = default_experiment()
+    if default._state.adding and view != "DELETED_ONLY" and not text:
+        # Not written yet: listed as MLflow always lists it, with creation_time 0, so it
+        # sorts as its row would (order keys in Python over the small unpaged set).
+        exps = [*qs, default]
+        for field in reversed(order):
+            name = field.lstrip("-")
+            exps.sort(
+                key=lambda e, n=name: getattr(e, n) or 0 if n != "name" else e.name,
+                reverse=field.startswith("-"),
+            )
+    else:
+        exps = list(qs.order_by(*order)[start : start + limit + 1])
+        start = 0
+    page = exps[start : start + limit + 1]
+    payload = {"experiments": [wire.experiment(e) for e in page[:limit]]}
+    if len(page) > limit:
+        payload["next_page_token"] = filters.page_token(
+            filters.page_offset(params.get("page_token")) + limit
+        )
+    return ok(payload)
 
 
 # --- Runs --------------------------------------------------------------------------------

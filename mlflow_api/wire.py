@@ -2,9 +2,9 @@
 service.proto): timestamps in epoch milliseconds, versions as strings, tags as key/value
 lists."""
 
-from django.db.models import Max, Q
+from django.db.models import Max, Prefetch, Q
 
-from registry.models import ModelAlias, ModelVersion, Stage
+from registry.models import ModelAlias, ModelVersion, Stage, VersionTag
 
 DOWNLOAD_SCHEME = "mlflow-artifacts:"
 
@@ -66,9 +66,20 @@ def latest_versions_by_model(model_ids, stages=None) -> dict[int, list[ModelVers
     result: dict[int, list[ModelVersion]] = {}
     if not newest:
         return result
-    for v in ModelVersion.objects.filter(wanted).select_related("created_by").order_by("version"):
+    rows = (
+        ModelVersion.objects.filter(wanted)
+        .select_related("created_by")
+        .prefetch_related(Prefetch("tags", queryset=VersionTag.objects.order_by("key")))
+        .order_by("version")
+    )
+    for v in rows:
         result.setdefault(v.registered_model_id, []).append(v)
     return result
+
+
+def latest_version(version: ModelVersion, *, name: str) -> dict:
+    """A version as MLflow lists it in `latest_versions`: with its tags (prefetched)."""
+    return model_version(version, name=name, tags=list(version.tags.all()))
 
 
 def aliases_by_model(model_ids) -> dict[int, list[tuple[str, int]]]:
@@ -105,7 +116,7 @@ def registered_model(model, *, latest=None, aliases=None) -> dict:
         "user_id": model.created_by.get_username() if model.created_by_id else "",
     }
     if latest:
-        data["latest_versions"] = [model_version(v, name=model.name) for v in latest]
+        data["latest_versions"] = [latest_version(v, name=model.name) for v in latest]
     tags = list(model.tags.all())
     if tags:
         data["tags"] = tag_list(tags)

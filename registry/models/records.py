@@ -10,10 +10,13 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from governance.access import RestrictedManager
 
-MODEL_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+# Spaces inside a name are allowed (MLflow allows them: "UpdateRMTest 2"); page URLs carry
+# them percent-encoded. Not leading or trailing, so a name cannot hide behind whitespace.
+MODEL_NAME_RE = r"^[A-Za-z0-9](?:[A-Za-z0-9._ -]{0,126}[A-Za-z0-9._-])?$"
 model_name_validator = RegexValidator(
     MODEL_NAME_RE,
-    "Use 1-128 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+    "Use 1-128 letters, digits, spaces, dots, dashes or underscores, starting with a letter or"
+    " digit and not ending with a space.",
 )
 
 
