@@ -6,7 +6,9 @@ from governance.models import ApprovalPolicy
 from governance.models.lifecycle import RISK_ANY
 
 # Gates that other parts of the system plug in: name -> callable(version, policy) -> Gate.
-# The model-card gate registers itself here when model cards are installed.
+# The model-card gate registers itself here when model cards are installed (and runs when
+# the policy asks for it); every other gate here runs for every transition (controls/gates.py:
+# no promotion while a high-severity validation finding is open).
 EXTRA_GATES: dict[str, object] = {}
 
 
@@ -180,6 +182,10 @@ def evaluate_gates(version, snapshot: dict) -> list[Gate]:
             if card_gate
             else Gate("Model card complete", False, "model cards are not available yet")
         )
+    # Gates other apps add for every transition (the model card's is asked for above).
+    gates.extend(
+        gate(version, snapshot) for name, gate in EXTRA_GATES.items() if name != "model_card"
+    )
     return gates
 
 
