@@ -3,7 +3,7 @@
 - manual evidence for a control of an AI system (an optional uploaded document, an owner, a
   review date), and access reviews; only those who may change the system add them;
 - not-applicable decisions (with a reason) and their withdrawal: same right;
-- readiness snapshots (the trend): whoever may view the system takes one;
+- readiness snapshots (the trend): the system's team (change on it) records one;
 - model risk management: an independent validation (an approver or Compliance on the model,
   never the model's creator), its findings, and closing a finding.
 """
@@ -115,7 +115,7 @@ def not_applicable_set(
 
 
 def snapshot_take(*, actor, system: AISystem, framework) -> Snapshot:
-    system = system_for(actor, system.pk, "view")
+    system = system_for(actor, system.pk, "change")
     result = readiness(system, framework)
     with transaction.atomic():
         snap = Snapshot.objects.create(
