@@ -82,3 +82,19 @@ def test_the_bundle_section(system, scientist, version, controls):
 def test_someone_without_the_model_sees_no_readiness(system, other_scientist, controls):
     client = client_for(other_scientist)
     assert client.get(reverse("controls:system-readiness", args=[system.pk])).status_code == 404
+
+
+def test_the_pdf_export_is_signed(system, scientist, controls, settings, tmp_path):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    settings.VAR_DIR = tmp_path
+    settings.ATTEST_SIGNING_KEY_FILE = ""
+    settings.ATTEST_SIGNING_CERT_FILE = ""
+    url = reverse("controls:system-export", args=[system.pk, "sr-11-7", "pdf"])
+    response = client_for(scientist).get(url)
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfFileReader(io.BytesIO(response.content))
+    (signature,) = reader.embedded_signatures
+    status = validate_pdf_signature(signature)
+    assert status.intact  # the bytes served are the bytes the instance key signed
