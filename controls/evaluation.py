@@ -57,7 +57,7 @@ def control_status(ctx: Context, control: Control, exclusions: dict | None = Non
     system_owner = ctx.system.owner.get_username() if ctx.system.owner else ""
     if control.pk in exclusions:
         return ControlResult(control, NOT_APPLICABLE, [], exclusions[control.pk].reason)
-    outcomes = [(spec, rules.RULES[spec["kind"]](ctx, spec)) for spec in control.rules]
+    outcomes = [(spec, ctx.outcome(spec)) for spec in control.rules]
     manual = rules.manual_outcome(ctx, control)
     owner = system_owner
     if manual is not None:

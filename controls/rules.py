@@ -11,6 +11,7 @@ caller was allowed to reach: the context is built from a system the caller got t
 `restrict()`, and every rule reads only that system's rows.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -77,6 +78,15 @@ class Context:
     def __init__(self, system: AISystem, today: date | None = None):
         self.system = system
         self.today = today or date.today()
+        self._outcomes = {}
+
+    def outcome(self, spec: dict) -> "Outcome":
+        """The rule's outcome, evaluated once per context: many controls share a rule (the
+        same card sections, the risk register), and a page evaluates every framework."""
+        key = json.dumps(spec, sort_keys=True)
+        if key not in self._outcomes:
+            self._outcomes[key] = RULES[spec["kind"]](self, spec)
+        return self._outcomes[key]
 
     @cached_property
     def models(self) -> list:
