@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("identity.urls")),  # sign-in and sign-out (single sign-on aware), two-factor
     path("", include("aisystems.urls")),  # before mlflow_api: its catch-all takes api/
+    path("", include("controls.urls")),  # before registry: models/<name>/model-risk/
     path("", include("mlflow_api.urls")),
     path("", include("registry.urls")),
     path("", include("governance.urls")),

@@ -6,8 +6,10 @@ from governance.models import ApprovalPolicy
 from governance.models.lifecycle import RISK_ANY
 
 # Gates that other parts of the system plug in: name -> callable(version, policy) -> Gate.
-# The model-card gate registers itself here when model cards are installed, and the
-# Annex IV gate (governance/annex_gate.py) as "annex_iv".
+# The model-card gate registers itself here when model cards are installed (and runs when
+# the policy asks for it), and the Annex IV gate (governance/annex_gate.py) as "annex_iv"
+# (when the policy names required items); every other gate here runs for every transition
+# (controls/gates.py: no promotion while a high-severity validation finding is open).
 EXTRA_GATES: dict[str, object] = {}
 
 
@@ -193,6 +195,12 @@ def evaluate_gates(version, snapshot: dict) -> list[Gate]:
             if annex_gate
             else Gate("Annex IV items present", False, "the technical documentation is absent")
         )
+    # Gates other apps add for every transition (the card's and Annex IV's are asked for above).
+    gates.extend(
+        gate(version, snapshot)
+        for name, gate in EXTRA_GATES.items()
+        if name not in ("model_card", "annex_iv")
+    )
     return gates
 
 

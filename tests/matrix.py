@@ -391,6 +391,30 @@ ROUTES = [
           API_SIGNED_IN, api=True),
     Route("aisystems:api-system-detail", "get",
           lambda w: reverse("aisystems:api-system-detail", args=[_sys(w)]), API_READ, api=True),
+    # --- Controls and readiness: the library for everyone signed in; a system's readiness
+    # read with the system, its evidence and trend written with change on it; validations
+    # and findings by the model's approvers.
+    ui("controls:framework-list", expect=SIGNED_IN),
+    ui("controls:framework", lambda w: "nist-ai-rmf", expect=SIGNED_IN),
+    ui("controls:system-readiness", _sys),
+    ui("controls:system-framework", _sys, lambda w: "eu-ai-act"),
+    ui("controls:system-export", _sys, lambda w: "eu-ai-act", lambda w: "csv"),
+    ui("controls:snapshot-create", _sys, lambda w: "eu-ai-act", method="post", writes=1,
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302)),
+    ui("controls:evidence-create", _sys, expect=MODEL_CHANGE),
+    ui("controls:evidence-create", _sys, method="post", writes=1,
+       data=lambda w, role: {"kind": "document", "control": w.extra["control"].pk,
+                             "title": f"Policy by {role}", "review_on": "2030-01-01"},
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302),
+       label="POST controls:evidence-create"),
+    ui("controls:evidence-detail", _sys, lambda w: w.extra["evidence"].pk),
+    ui("controls:not-applicable", _sys, method="post", writes=1,
+       data=lambda w, role: {"control": w.extra["control"].pk, "reason": f"{role} says so"},
+       expect=roles(MODEL_CHANGE, scientist=302, manager=302)),
+    ui("controls:model-risk", _m),
+    ui("controls:model-risk", _m, method="post", writes=1,
+       data=_post({"validate": "1", "validated_on": "2026-01-05", "summary": "Sound"}),
+       expect=roles(MODEL_APPROVE, approver=302), label="POST controls:model-risk (validation)"),
     # --- The registers of an AI system: read with the system, written with change on it
     *[ui("aisystems:register-list", _sys, lambda w, k=kind: k, label=f"GET register-list {kind}")
       for kind in REGISTER_KINDS],

@@ -197,6 +197,25 @@ def _add_ai_system(world: World) -> None:
         registered_models=[world.model],
     )
     _add_registers(world)
+    _add_controls(world)
+
+
+def _add_controls(world: World) -> None:
+    """The control library, and one piece of manual evidence on the world's AI system."""
+    from datetime import date
+
+    from controls import library, services
+    from controls.models import Control
+
+    library.load()
+    world.extra["control"] = Control.objects.get(framework__key="eu-ai-act", ref="Art. 12")
+    world.extra["evidence"] = services.manual_evidence_add(
+        actor=world.users["manager"],
+        system=world.extra["ai_system"],
+        control=world.extra["control"],
+        kind="document",
+        data={"title": "Logging design", "review_on": date(2030, 1, 1)},
+    )
 
 
 def _add_registers(world: World) -> None:

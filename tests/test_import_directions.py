@@ -5,8 +5,10 @@ written: an import inside a function counts as much as one at the top. A forbidd
 fails here naming its file, its line and the rule it breaks.
 
     config      settings, URLs, the Celery app: may import anything
+    controls    control frameworks, evidence rules, readiness, model risk management: may
+                import aisystems, governance, registry, core; only config/urls.py imports it
     aisystems   AI systems and their registers (EU AI Act): may import governance, registry,
-                core; only config/urls.py imports it
+                core; only controls and config/urls.py import it
     mlflow_api  the MLflow REST API: may import registry, governance, core; only config/urls.py
                 imports it
     governance  workflows (services, selectors, views, reports, tasks, admin, demo): may import
@@ -31,7 +33,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "core", "registry", "governance", "mlflow_api", "identity", "aisystems")
+PACKAGES = (
+    "config",
+    "core",
+    "registry",
+    "governance",
+    "mlflow_api",
+    "identity",
+    "aisystems",
+    "controls",
+)
 LEAVES = frozenset(
     {
         "governance.access",
@@ -146,10 +157,20 @@ def violations(root: Path = ROOT) -> list[str]:
                 or (_within(target, "governance") and not _within(target, *LEAVES))
             ):
                 refuse(imp, "identity builds only on core and the governance leaf modules")
-            if _within(target, "aisystems") and not _within(module, "aisystems", "config.urls"):
-                refuse(imp, "nothing imports aisystems but config/urls.py")
+            if _within(target, "aisystems") and not _within(
+                module, "aisystems", "controls", "config.urls"
+            ):
+                refuse(imp, "nothing imports aisystems but controls and config/urls.py")
+            if _within(target, "controls") and not _within(module, "controls", "config.urls"):
+                refuse(imp, "nothing imports controls but config/urls.py")
             if _within(module, "core") and _within(
-                target, "registry", "governance", "mlflow_api", "aisystems", "config.urls"
+                target,
+                "registry",
+                "governance",
+                "mlflow_api",
+                "aisystems",
+                "controls",
+                "config.urls",
             ):
                 refuse(imp, "core imports nothing from registry, governance or mlflow_api")
             if (
@@ -317,6 +338,12 @@ def test_the_checker_passes_a_tree_that_keeps_the_directions(tmp_path):
             "def f():\n    from aisystems.models import AISystem\n",
             "governance/reports/techdoc.py:2: governance.reports.techdoc imports "
             "aisystems.models: nothing imports aisystems",
+        ),
+        (
+            "aisystems/services.py",
+            "from controls.models import Control\n",
+            "aisystems/services.py:1: aisystems.services imports controls.models: nothing "
+            "imports controls",
         ),
         (
             "core/web.py",
